@@ -1,0 +1,181 @@
+"""Command-line interface: ``woonvoorraad <command> --help``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__, settings
+from ._errors import WoonvoorraadError
+from ._log import configure_logging
+
+logger = logging.getLogger(__name__)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output and logging")
+    g.add_argument("-v", "--verbose", action="count", default=0,
+                   help="more log output (-vv: debug)")
+    g.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no bars")
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration")
+    g.add_argument("--config", type=Path, metavar="FILE",
+                   help="TOML file overriding defaults (see config/defaults.toml)")
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one setting, e.g. --set periods.naoorlogs_end=1970 (repeatable)")
+
+
+def _load_config(args: argparse.Namespace) -> dict:
+    from .config import load_config
+
+    return load_config(args.config, overrides=args.overrides)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .pipeline import build
+
+    cfg = _load_config(args)
+    if args.gemeente and not args.bag:
+        return _build_fetched(args, cfg)
+    if not args.bag or not args.buurten or not args.out:
+        raise SystemExit("woonvoorraad build: give --bag, --buurten and --out "
+                         "(or --gemeente for data fetched with 'woonvoorraad fetch')")
+    result = build(
+        bag_path=args.bag, buurten_path=args.buurten, out=args.out, cbs_paths=args.cbs,
+        labels_path=args.labels, prognose_path=args.prognose, gemeenten=args.gemeente or None,
+        config=cfg, analyse=not args.no_analyse,
+        extra_parameters={"command": "build", "config_file": str(args.config or ""),
+                          "overrides": args.overrides},
+    )
+    _print_summary(result)
+    return 0
+
+
+def _build_fetched(args: argparse.Namespace, cfg: dict) -> int:
+    from . import fetch
+    from .pipeline import build
+
+    for name in args.gemeente:
+        inputs = fetch.build_inputs_for(name, data_dir=args.data_dir, year=args.year)
+        code = inputs.get("gemeentecode") or name
+        out = Path(args.out) if args.out and len(args.gemeente) == 1 else (
+            Path(args.out or Path(args.data_dir or settings.data_dir) / "processed") / str(code))
+        result = build(
+            bag_path=inputs["bag"], buurten_path=inputs["buurten"], out=out,
+            cbs_paths=inputs.get("cbs") or [], labels_path=inputs.get("labels"),
+            prognose_path=inputs.get("forecast"), gemeenten=[code] if code else None,
+            config=cfg, analyse=not args.no_analyse,
+            extra_parameters={"command": "build", "gemeente": name, "overrides": args.overrides},
+        )
+        _print_summary(result)
+    return 0
+
+
+def _print_summary(result: object) -> None:
+    manifest = result.manifest  # type: ignore[attr-defined]
+    s = manifest["summary"]
+    tag = " [SYNTHETISCHE DEMODATA]" if manifest["synthetic"] else ""
+    print(f"{result.out_dir}{tag}: {s['n_buurten']} buurten, "  # type: ignore[attr-defined]
+          f"{s['n_woningen']} woningen, {s['n_naoorlogs']} naoorlogs, "
+          f"doelgroep {s['n_doelgroep'] if s['n_doelgroep'] is not None else 'onbekend'}")
+    if manifest["missing_statistics"]:
+        print("  niet beschikbaar: " + ", ".join(manifest["missing_statistics"]))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import datasets
+    from .pipeline import build
+
+    raw = Path(args.data_dir or settings.data_dir) / "raw" / "demo"
+    paths = datasets.make_demo(raw, overwrite=args.regenerate)
+    out = Path(args.out or Path(args.data_dir or settings.data_dir) / "processed" / "demo")
+    result = build(
+        bag_path=paths["bag"], buurten_path=paths["buurten"], out=out,
+        cbs_paths=[paths["cbs_2021"], paths["cbs_2022"]], labels_path=paths["labels"],
+        config=_load_config(args), synthetic=True,
+        extra_parameters={"command": "demo", "overrides": args.overrides},
+    )
+    _print_summary(result)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``woonvoorraad`` command."""
+    parser = argparse.ArgumentParser(
+        prog="woonvoorraad",
+        description="Cheap, owner-occupied, post-war homes per CBS buurt: BAG + CBS + EP-Online.",
+    )
+    parser.add_argument("--version", action="version", version=f"woonvoorraad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", help="generate the synthetic demo region (if missing) and build it",
+                       description="Generate the built-in SYNTHETIC demo region in the real file "
+                       "layouts (data/raw/demo) and build it (data/processed/demo).")
+    p.add_argument("--data-dir", type=Path, help=f"data folder (default {settings.data_dir})")
+    p.add_argument("--out", type=Path, help="output folder (default <data-dir>/processed/demo)")
+    p.add_argument("--regenerate", action="store_true", help="regenerate the demo inputs")
+    _add_config(p)
+    _add_common(p)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("build", help="build dwellings and buurt indicators from input files",
+                       description="Build dwellings.parquet, buurten.parquet and manifest.json "
+                       "from a BAG GeoPackage, a CBS wijk- en buurtkaart and optional "
+                       "CBS statistics of other years and EP-Online labels.")
+    p.add_argument("--bag", type=Path, metavar="FILE",
+                   help="BAG GeoPackage (PDOK bag-light, lvbag or OGC layout)")
+    p.add_argument("--buurten", type=Path, metavar="FILE",
+                   help="CBS wijk- en buurtkaart GeoPackage")
+    p.add_argument("--cbs", type=Path, action="append", default=[], metavar="FILE",
+                   help="CBS statistics of another year (GeoPackage or kerncijfers table); "
+                   "repeatable, for trends")
+    p.add_argument("--labels", type=Path, metavar="FILE", help="EP-Online bulk CSV or ZIP")
+    p.add_argument("--prognose", type=Path, metavar="FILE", help="gemeente forecast table")
+    p.add_argument("--out", type=Path, metavar="DIR", help="output folder")
+    p.add_argument("--gemeente", action="append", default=[], metavar="NAME|CODE",
+                   help="limit to this gemeente; without --bag: use data fetched with "
+                   "'woonvoorraad fetch' (repeatable)")
+    p.add_argument("--data-dir", type=Path, help="data folder of fetched inputs")
+    p.add_argument("--year", type=int, help="CBS year of fetched inputs")
+    p.add_argument("--no-analyse", action="store_true", help="skip the classification step")
+    _add_config(p)
+    _add_common(p)
+    p.set_defaults(func=_cmd_build)
+
+    _register_optional(sub)
+    return parser
+
+
+def _register_optional(sub: argparse._SubParsersAction) -> None:
+    """Subcommands contributed by other modules."""
+    import importlib
+    import importlib.util
+
+    for name in ("fetch", "reports"):
+        if importlib.util.find_spec(f"woonvoorraad.{name}") is not None:
+            importlib.import_module(f"woonvoorraad.{name}").register_cli(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``woonvoorraad`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(-1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0))
+    try:
+        return int(args.func(args) or 0)
+    except WoonvoorraadError as exc:
+        logger.debug("error details", exc_info=True)
+        print(f"woonvoorraad: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("woonvoorraad: interrupted; outputs left as they were", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Per-buurt indicators: dwelling counts from BAG, key figures from CBS, the target group.
+
+Counts come from the dwelling table (BAG), so they are exact for the inputs; shares of tenure,
+WOZ, income and age come from CBS at buurt level, because dwelling-level tenure and value are
+not open data. The estimated target group combines the two (:func:`estimate_doelgroep`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from .cbs import STATISTICS
+from .config import Config, default_config
+
+logger = logging.getLogger(__name__)
+
+ID_COLUMNS = ("buurtcode", "buurtnaam", "wijkcode", "wijknaam", "gemeentecode", "gemeentenaam")
+
+#: CBS statistics renamed where a BAG-based column of the same meaning exists.
+_CBS_RENAME = {"woningvoorraad": "woningvoorraad_cbs", "aandeel_eengezins": "aandeel_eengezins_cbs"}
+
+
+def estimate_doelgroep(
+    n_naoorlogs: pd.Series | np.ndarray,
+    aandeel_koop: pd.Series | np.ndarray,
+    woz_gemiddeld: pd.Series | np.ndarray,
+    *,
+    woz_grens: float,
+    variatiecoefficient: float,
+    naoorlogs_woz_factor: float,
+) -> np.ndarray:
+    """Estimate cheap, owner-occupied, post-war dwellings per buurt.
+
+    Dwelling-level tenure and WOZ value are not open data, so the estimate combines the exact
+    post-war count from BAG with two CBS buurt figures::
+
+        n_doelgroep = n_naoorlogs * aandeel_koop * P(WOZ < woz_grens)
+
+    where WOZ values of the buurt's post-war stock are assumed log-normal with mean
+    ``naoorlogs_woz_factor * woz_gemiddeld`` and coefficient of variation
+    ``variatiecoefficient``. Assumptions: post-war dwellings are owner-occupied at the buurt's
+    overall rate, and value spread is alike in every buurt. NaN when any input is NaN.
+
+    Parameters
+    ----------
+    n_naoorlogs
+        Post-war dwellings per buurt (BAG).
+    aandeel_koop
+        Owner-occupied share (CBS, fraction).
+    woz_gemiddeld
+        Mean WOZ value in euro (CBS).
+    woz_grens
+        WOZ limit of a "cheap" dwelling, in euro.
+    variatiecoefficient
+        Coefficient of variation of WOZ values within a buurt.
+    naoorlogs_woz_factor
+        Value of the post-war stock relative to the buurt mean.
+
+    Returns
+    -------
+    numpy.ndarray
+        Estimated target-group dwellings (float, rounded to 0.1).
+
+    Examples
+    --------
+    >>> estimate_doelgroep([100], [0.6], [250_000], woz_grens=250_000,
+    ...                    variatiecoefficient=0.3, naoorlogs_woz_factor=1.0).round(1).tolist()
+    [33.5]
+    """
+    n = np.asarray(n_naoorlogs, dtype=float)
+    koop = np.asarray(aandeel_koop, dtype=float)
+    mean = np.asarray(woz_gemiddeld, dtype=float) * naoorlogs_woz_factor
+    sigma2 = np.log1p(variatiecoefficient**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.log(np.where(mean > 0, mean, np.nan)) - sigma2 / 2
+        p_cheap = ndtr((np.log(woz_grens) - mu) / np.sqrt(sigma2))
+    return np.round(n * np.clip(koop, 0, 1) * p_cheap, 1)
+
+
+def _counts(dwellings: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    per = cfg["periods"]
+    start, split, end = per["naoorlogs_start"], per["naoorlogs_split"], per["naoorlogs_end"]
+    bj = dwellings["bouwjaar"].astype("Float64")
+    slecht = list(cfg["labels"]["slecht"])
+    frame = pd.DataFrame({
+        "buurtcode": dwellings["buurtcode"].astype(object),
+        "n_woningen": 1,
+        "n_naoorlogs": dwellings["naoorlogs"].astype(int),
+        f"n_naoorlogs_{start}_{split - 1}": (
+            (bj >= start) & (bj < split)).fillna(False).astype(int),
+        f"n_naoorlogs_{split}_{end}": ((bj >= split) & (bj <= end)).fillna(False).astype(int),
+        "n_eengezins": dwellings["eengezins"].astype(int),
+        f"n_eengezins_voor_{per['eengezins_voor']}": (
+            dwellings["eengezins"] & (bj < per["eengezins_voor"]).fillna(False)).astype(int),
+        "n_meergezins": dwellings["woningtype"].astype(object).isin(
+            ["meergezins_laag", "meergezins_hoog"]).astype(int),
+        "n_bouwjaar_onbekend": bj.isna().astype(int),
+        "n_label_geregistreerd": (dwellings["label_bron"] == "geregistreerd").astype(int),
+        "n_label_efg": dwellings["energielabel"].astype(object).isin(slecht).astype(int),
+        "n_label_efg_geregistreerd": (
+            dwellings["energielabel"].astype(object).isin(slecht)
+            & (dwellings["label_bron"] == "geregistreerd")).astype(int),
+        "_opp_som": dwellings["oppervlakte"].fillna(0.0),
+        "_opp_n": dwellings["oppervlakte"].notna().astype(int),
+    })
+    frame = frame.loc[frame["buurtcode"].notna()]
+    sums = frame.groupby("buurtcode", sort=True).sum()
+    sums["mediaan_bouwjaar"] = (
+        pd.DataFrame({"b": frame["buurtcode"], "j": bj.loc[frame.index].astype(float)})
+        .groupby("b")["j"].median())
+    return sums
+
+
+def buurt_indicators(
+    dwellings: pd.DataFrame,
+    buurten: gpd.GeoDataFrame,
+    *,
+    trends: pd.DataFrame | None = None,
+    config: Config | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """Aggregate dwellings to buurten and join the CBS key figures.
+
+    Parameters
+    ----------
+    dwellings
+        Dwelling table (:func:`woonvoorraad.dwellings.dwellings_from_bag`).
+    buurten
+        Canonical buurten with CBS statistics (:func:`woonvoorraad.cbs.read_buurten`).
+    trends
+        Optional per-buurt trends (:func:`woonvoorraad.cbs.trends`), indexed by buurtcode.
+    config
+        Effective configuration.
+
+    Returns
+    -------
+    tuple
+        The indicator GeoDataFrame (one row per buurt, every buurt of the input, schema in
+        ``docs/schema.md``) and ``missing``: indicator name → why it is NaN everywhere.
+    """
+    cfg = config or default_config()
+    per = cfg["periods"]
+    counts = _counts(dwellings, cfg)
+    out = buurten.reset_index(drop=True).copy()
+    for col in ID_COLUMNS:
+        if col not in out.columns:
+            out[col] = None
+    out = out.sort_values("buurtcode", kind="mergesort").reset_index(drop=True)
+    joined = counts.reindex(out["buurtcode"].astype(object))
+    count_cols = [c for c in counts.columns if c.startswith("n_")]
+    for col in count_cols:
+        out[col] = joined[col].fillna(0).astype("int64").to_numpy()
+    n = out["n_woningen"].where(out["n_woningen"] > 0)
+    eg_col = f"n_eengezins_voor_{per['eengezins_voor']}"
+    out["aandeel_naoorlogs"] = out["n_naoorlogs"] / n
+    out[f"aandeel_eengezins_voor_{per['eengezins_voor']}"] = out[eg_col] / n
+    out["label_dekking"] = out["n_label_geregistreerd"] / n
+    out["aandeel_label_efg"] = out["n_label_efg"] / n
+    out["aandeel_label_efg_geregistreerd"] = out["n_label_efg_geregistreerd"] / out[
+        "n_label_geregistreerd"].where(out["n_label_geregistreerd"] > 0)
+    out["mediaan_bouwjaar"] = joined["mediaan_bouwjaar"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["gemiddelde_oppervlakte"] = (joined["_opp_som"] / joined["_opp_n"].where(
+            joined["_opp_n"] > 0)).to_numpy()
+    out = out.rename(columns=_CBS_RENAME)
+    if "jaar" in out.columns:
+        out = out.rename(columns={"jaar": "cbs_jaar"})
+
+    dg = cfg["doelgroep"]
+    out["n_doelgroep"] = estimate_doelgroep(
+        out["n_naoorlogs"], out["aandeel_koop"], out["woz_gemiddeld"], woz_grens=dg["woz_grens"],
+        variatiecoefficient=dg["woz_variatiecoefficient"],
+        naoorlogs_woz_factor=dg["naoorlogs_woz_factor"])
+    out["aandeel_doelgroep"] = out["n_doelgroep"] / n
+
+    trend_cols = ["trend_inwoners", "trend_huishoudens", "trend_65plus", "trend_jaren"]
+    if trends is not None:
+        t = trends.reindex(out["buurtcode"].astype(object))
+        for col in trend_cols:
+            out[col] = t[col].to_numpy()
+    else:
+        for col in trend_cols:
+            out[col] = np.nan if col != "trend_jaren" else None
+
+    missing = _missing_report(out, trends_given=trends is not None)
+    front = [*ID_COLUMNS, "n_woningen"]
+    rest = [c for c in out.columns if c not in front and c != "geometry"]
+    ordered = out[[*front, *rest, *(["geometry"] if "geometry" in out.columns else [])]]
+    return gpd.GeoDataFrame(ordered, geometry="geometry", crs=buurten.crs), missing
+
+
+def _missing_report(out: pd.DataFrame, *, trends_given: bool) -> dict[str, str]:
+    missing: dict[str, str] = {}
+    for stat in STATISTICS:
+        col = _CBS_RENAME.get(stat, stat)
+        if col in out.columns and out[col].isna().all():
+            if stat == "aantal_65plus" and out["aandeel_65plus"].notna().any():
+                continue  # only an alternative route to aandeel_65plus
+            missing[col] = "not in the CBS input"
+    if out["n_doelgroep"].isna().all():
+        lacking = [c for c in ("aandeel_koop", "woz_gemiddeld") if c in missing]
+        missing["n_doelgroep"] = (f"needs {' and '.join(lacking)} from CBS" if lacking
+                                  else "needs aandeel_koop and woz_gemiddeld from CBS")
+        missing["aandeel_doelgroep"] = missing["n_doelgroep"]
+    elif out["n_doelgroep"].isna().any():
+        n_nan = int(out["n_doelgroep"].isna().sum())
+        logger.info("n_doelgroep is NaN for %d buurten lacking WOZ or tenure figures", n_nan)
+    if not trends_given:
+        for col in ("trend_inwoners", "trend_huishoudens", "trend_65plus"):
+            missing[col] = "needs CBS statistics of at least two years (--cbs)"
+    elif out["trend_inwoners"].isna().all():
+        for col in ("trend_inwoners", "trend_huishoudens", "trend_65plus"):
+            missing[col] = "the CBS statistics given cover fewer than two years"
+    for name, reason in missing.items():
+        logger.warning("indicator %s is unavailable: %s", name, reason)
+    return missing
+
+
+def summary(indicators: pd.DataFrame) -> dict[str, Any]:
+    """Key totals of an indicator table (for manifests and logs)."""
+    return {
+        "n_buurten": len(indicators),
+        "n_woningen": int(indicators["n_woningen"].sum()),
+        "n_naoorlogs": int(indicators["n_naoorlogs"].sum()),
+        "n_doelgroep": (None if indicators["n_doelgroep"].isna().all()
+                        else round(float(indicators["n_doelgroep"].sum()), 1)),
+        "label_dekking": (round(float(indicators["n_label_geregistreerd"].sum()
+                                      / max(int(indicators["n_woningen"].sum()), 1)), 4)),
+    }

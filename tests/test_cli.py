@@ -1,0 +1,58 @@
+"""The command line: help on every command, a build, errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from woonvoorraad.cli import build_parser, main
+
+
+def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"demo", "build"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        assert "usage: woonvoorraad " + name in capsys.readouterr().out
+
+
+def test_python_m_entry_point() -> None:
+    done = subprocess.run([sys.executable, "-m", "woonvoorraad", "--version"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("woonvoorraad ")
+
+
+def test_build_command(tiny_bag_light: Path, tiny_buurten: Path, tmp_path: Path,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["build", "--bag", str(tiny_bag_light), "--buurten", str(tiny_buurten),
+                 "--out", str(out), "--set", "periods.naoorlogs_end=1966", "--no-analyse", "-q"])
+    assert code == 0
+    assert "2 buurten, 13 woningen, 9 naoorlogs" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["config"]["periods"]["naoorlogs_end"] == 1966
+    assert manifest["parameters"]["overrides"] == ["periods.naoorlogs_end=1966"]
+
+
+def test_bad_input_exit_code(tiny_buurten: Path, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["build", "--bag", str(tmp_path / "missing.gpkg"), "--buurten", str(tiny_buurten),
+                 "--out", str(tmp_path / "o"), "-q"])
+    assert code == 2
+    assert "missing.gpkg: file not found" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_bad_config_exit_code(tiny_bag_light: Path, tiny_buurten: Path, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["build", "--bag", str(tiny_bag_light), "--buurten", str(tiny_buurten),
+                 "--out", str(tmp_path / "o"), "--set", "periods.bogus=1", "-q"])
+    assert code == 2
+    assert "unknown configuration key 'periods.bogus'" in capsys.readouterr().err
