@@ -144,3 +144,23 @@ def test_statistics_without_year(tmp_path: Path) -> None:
          "aantal_inwoners": [5]}, geometry=[shapely.box(0, 0, 1, 1)], crs=28992))
     with pytest.raises(InputError, match="cannot tell the year"):
         cbs.read_statistics(p)
+
+
+def test_fill_from_other_years() -> None:
+    buurten = pd.DataFrame({"buurtcode": ["BU1", "BU2", "BU3"],
+                            "inkomen_per_inwoner": [np.nan, 30_000.0, np.nan],
+                            "woz_gemiddeld": [200_000.0, np.nan, np.nan]})
+    stats = pd.DataFrame({"jaar": [2021, 2022, 2022, 2024],
+                          "regiocode": ["BU1", "BU1", "BU2", "BU3"],
+                          "inkomen_per_inwoner": [25_000.0, 26_000.0, 31_000.0, 99_000.0],
+                          "woz_gemiddeld": [np.nan, np.nan, 150_000.0, 1.0]})
+    for col in cbs.STATISTICS:
+        for frame in (buurten, stats):
+            if col not in frame.columns:
+                frame[col] = np.nan
+    out, report = cbs.fill_from_other_years(buurten, stats, year=2023)
+    assert out["inkomen_per_inwoner"].tolist()[:2] == [26_000.0, 30_000.0]
+    assert np.isnan(out.loc[2, "inkomen_per_inwoner"])  # only earlier years are used
+    assert out.loc[1, "woz_gemiddeld"] == 150_000.0
+    assert out["cbs_aangevuld"].tolist() == ["inkomen_per_inwoner:2022", "woz_gemiddeld:2022", ""]
+    assert report == {"inkomen_per_inwoner": {2022: 1}, "woz_gemiddeld": {2022: 1}}

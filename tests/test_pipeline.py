@@ -83,3 +83,19 @@ def test_tiny_build_with_gemeente_filter_and_failed_input(tiny_bag_light: Path,
         build(bag_path=bad, buurten_path=tiny_buurten, out=out, analyse=False)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert before == after
+
+
+def test_tiny_build_runs_the_analysis_without_a_typology(tiny_bag_light: Path,
+                                                         tiny_buurten: Path,
+                                                         tmp_path: Path) -> None:
+    # two buurten cannot be clustered: the analysis still runs and says why there is no typology
+    result = build(bag_path=tiny_bag_light, buurten_path=tiny_buurten, out=tmp_path / "o")
+    a = result.analysis
+    assert a.typologie.k == 0
+    assert any("typologie niet mogelijk" in n for n in a.notities)
+    assert set(a.uitgesloten.loc[a.uitgesloten["onderdeel"] == "typologie", "buurtcode"]) == {
+        "BU99010001", "BU99010002"}
+    assert len(a.proeftuinen) >= 1  # Noord has target dwellings
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["analysis"]["typologie"]["k"] == 0
+    assert (tmp_path / "o" / "proeftuinen.csv").is_file()

@@ -378,3 +378,58 @@ def trends(
                        len(report["disappeared"]), first_year, last_year,
                        ", ".join(report["disappeared"][:10]))
     return out, report
+
+
+def fill_from_other_years(
+    buurten: pd.DataFrame, statistics: pd.DataFrame, *, year: int | None
+) -> tuple[pd.DataFrame, dict[str, dict[int, int]]]:
+    """Fill statistics the latest boundary file lacks from the most recent year that has them.
+
+    CBS publishes some key figures later than others (income arrives about two years after the
+    population figures; a first release carries ``-99995``). Where a buurt's statistic is NaN
+    in the buurten file, the most recent earlier year of ``statistics`` with a value for the
+    same buurtcode is used. Every filled value is recorded: per buurt in ``cbs_aangevuld``
+    (``"inkomen_per_inwoner:2022; ..."``) and in the returned report.
+
+    Parameters
+    ----------
+    buurten
+        Canonical buurten (:func:`read_buurten`).
+    statistics
+        Statistics of several years (:func:`read_statistics`, concatenated).
+    year
+        The year of ``buurten``; only earlier years are used (all years if unknown).
+
+    Returns
+    -------
+    tuple
+        The filled buurten (a copy) and ``{statistic: {year: number of buurten}}``.
+    """
+    out = buurten.copy()
+    stats = statistics.dropna(subset=["jaar"])
+    if year is not None:
+        stats = stats.loc[stats["jaar"] < year]
+    stats = stats.sort_values("jaar", kind="mergesort")
+    filled = pd.Series("", index=out.index, dtype=object)
+    report: dict[str, dict[int, int]] = {}
+    codes = out["buurtcode"].astype(object)
+    for stat in STATISTICS:
+        if stat not in out.columns or stat not in stats.columns:
+            continue
+        need = out[stat].isna()
+        if not need.any():
+            continue
+        latest = stats.dropna(subset=[stat]).drop_duplicates("regiocode", keep="last")
+        latest = latest.set_index("regiocode")
+        value = codes.map(latest[stat])
+        source_year = codes.map(latest["jaar"])
+        take = need & value.notna()
+        if not take.any():
+            continue
+        out.loc[take, stat] = value[take].astype(float)
+        filled[take] = filled[take] + f"{stat}:" + source_year[take].astype(int).astype(str) + "; "
+        report[stat] = {int(y): int(n) for y, n in source_year[take].value_counts().items()}
+        logger.warning("%s: %d buurten lack it in %s; filled from earlier years %s", stat,
+                       int(take.sum()), year, report[stat])
+    out["cbs_aangevuld"] = filled.str.rstrip("; ")
+    return out, report

@@ -211,6 +211,8 @@ def _build(
             inputs.append(_input_entry("cbs", p))
         stats = pd.concat(years, ignore_index=True)
         trend_table, trend_report = cbs.trends(stats, buurten["buurtcode"].tolist())
+        buurten, trend_report["aangevuld"] = cbs.fill_from_other_years(
+            buurten, stats, year=cbs_read.year)
 
     ind, missing = indicators.buurt_indicators(dwell, buurten, trends=trend_table, config=cfg)
 
@@ -271,9 +273,6 @@ def _build(
 
 def _run_analysis(ind: gpd.GeoDataFrame, dwell: gpd.GeoDataFrame, cfg: Config,
                   prognose: pd.DataFrame | None) -> Any:
-    try:
-        from . import analysis
-    except ImportError:  # the classification module is optional during development
-        logger.info("classification module not available; skipping the analysis step")
-        return None
+    from . import analysis
+
     return analysis.analyse(ind, dwell, config=cfg, prognose=prognose)

@@ -1,0 +1,353 @@
+"""Instruments (*instrumentarium*) per buurt from readable rules in a TOML file.
+
+The rules live in ``woonvoorraad/config/instrumenten.toml`` (or the file named by
+``[instrumenten] regels``); the file documents the grammar. A rule is a tree of conditions
+``{column, op, value | value_from}`` combined with ``all`` / ``any``; nothing is evaluated as
+code. A condition on a missing value is *unknown* (Kleene three-valued logic), so a buurt
+lacking, say, income data is reported as ``status = "onbekend"`` with the missing columns,
+never silently dropped or matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import operator
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import reduce
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ConfigError
+from .scores import beleidswaarde
+
+logger = logging.getLogger(__name__)
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+_SET_OPS = ("in", "not in")
+_INSTRUMENT_KEYS = {"code", "naam", "omschrijving", "bron", "url", "toelichting", "all", "any"}
+
+
+@dataclass(frozen=True)
+class Voorwaarde:
+    """One condition ``column op value``; ``bron_waarde`` names a ``[beleid]`` key if any."""
+
+    kolom: str
+    op: str
+    waarde: Any
+    bron_waarde: str | None = None
+
+    def tekst(self) -> str:
+        """Readable form, e.g. ``aandeel_65plus >= 0.25``."""
+        if self.bron_waarde:
+            return f"{self.kolom} {self.op} {self.bron_waarde} ({_fmt(self.waarde)})"
+        return f"{self.kolom} {self.op} {_fmt(self.waarde)}"
+
+
+@dataclass(frozen=True)
+class Groep:
+    """``all`` or ``any`` of conditions and groups."""
+
+    soort: str
+    leden: tuple[Union[Voorwaarde, Groep], ...]  # noqa: UP007 (forward reference)
+
+    def tekst(self, *, top: bool = True) -> str:
+        """Readable form: conditions joined by ``en``/``of``, nested groups in brackets."""
+        join = " en " if self.soort == "all" else " of "
+        text = join.join(
+            m.tekst(top=False) if isinstance(m, Groep) else m.tekst() for m in self.leden
+        )
+        return text if top or len(self.leden) == 1 else f"({text})"
+
+    def kolommen(self) -> list[str]:
+        """All columns referenced, in order of appearance, without duplicates."""
+        cols: list[str] = []
+        for m in self.leden:
+            cols += m.kolommen() if isinstance(m, Groep) else [m.kolom]
+        return list(dict.fromkeys(cols))
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """An instrument and the rule that selects it."""
+
+    code: str
+    naam: str
+    omschrijving: str
+    bron: str
+    url: str
+    toelichting: str
+    regel: Groep
+
+    @property
+    def regel_tekst(self) -> str:
+        """The rule as readable text."""
+        return self.regel.tekst()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _parse_node(node: Any, where: str, config: Mapping[str, Any]) -> Voorwaarde | Groep:
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"{where}: a condition must be a table, got {node!r}")
+    groups = [k for k in ("all", "any") if k in node]
+    if groups:
+        if len(groups) > 1 or set(node) - {"all", "any"}:
+            raise ConfigError(f"{where}: a group holds exactly one of 'all' or 'any'")
+        return _parse_group(groups[0], node[groups[0]], where, config)
+    unknown = set(node) - {"column", "op", "value", "value_from"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+    if "column" not in node or "op" not in node:
+        raise ConfigError(f"{where}: a condition needs 'column' and 'op'")
+    col, op = node["column"], node["op"]
+    if not isinstance(col, str) or not col:
+        raise ConfigError(f"{where}: 'column' must be a column name")
+    if op not in _OPS and op not in _SET_OPS:
+        raise ConfigError(f"{where}: op {op!r} is not one of {[*_OPS, *_SET_OPS]}")
+    if ("value" in node) == ("value_from" in node):
+        raise ConfigError(f"{where}: give exactly one of 'value' and 'value_from'")
+    source = None
+    if "value_from" in node:
+        source = node["value_from"]
+        if not isinstance(source, str) or not source.startswith("beleid."):
+            raise ConfigError(f"{where}: value_from must name a key 'beleid.<naam>'")
+        value: Any = beleidswaarde(config, source.split(".", 1)[1])
+    else:
+        value = node["value"]
+    if op in _SET_OPS:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: op {op!r} needs a list value")
+    elif isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{where}: op {op!r} needs a number or text value, got {value!r}")
+    return Voorwaarde(col, op, value, source)
+
+
+def _parse_group(kind: str, members: Any, where: str, config: Mapping[str, Any]) -> Groep:
+    if not isinstance(members, list) or not members:
+        raise ConfigError(f"{where}.{kind}: must be a non-empty list of conditions")
+    return Groep(kind, tuple(_parse_node(m, f"{where}.{kind}[{i}]", config)
+                             for i, m in enumerate(members)))
+
+
+def regels_pad(config: Mapping[str, Any]) -> Path | None:
+    """The user rules file from ``[instrumenten] regels``, or ``None`` for the packaged one."""
+    value = str(config.get("instrumenten", {}).get("regels", "") or "")
+    return Path(value) if value else None
+
+
+def lees_regels_tekst(config: Mapping[str, Any]) -> tuple[str, str]:
+    """Return ``(text, name)`` of the rules file in effect."""
+    path = regels_pad(config)
+    if path is None:
+        res = resources.files("woonvoorraad").joinpath("config/instrumenten.toml")
+        return res.read_text("utf-8"), "woonvoorraad/config/instrumenten.toml"
+    try:
+        return path.read_text("utf-8"), str(path)
+    except FileNotFoundError:
+        raise ConfigError(f"instrumenten.regels: file not found: {path}") from None
+
+
+def parse_regels(text: str, *, config: Mapping[str, Any], naam: str = "<regels>") -> list[
+        Instrument]:
+    """Parse instrument rules from TOML text.
+
+    Examples
+    --------
+    >>> from woonvoorraad.config import default_config
+    >>> text = '''
+    ... [[instrument]]
+    ... code = "x"
+    ... naam = "X"
+    ... omschrijving = "o"
+    ... bron = "b"
+    ... url = "u"
+    ... toelichting = "t"
+    ... all = [{column = "a", op = ">=", value = 0.5},
+    ...        {any = [{column = "b", op = "<", value = 1}, {column = "c", op = "==", value = 2}]}]
+    ... '''
+    >>> [r.regel_tekst for r in parse_regels(text, config=default_config())]
+    ['a >= 0.5 en (b < 1 of c == 2)']
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{naam}: not valid TOML ({exc})") from None
+    unknown_top = set(data) - {"versie", "instrument"}
+    if unknown_top:
+        raise ConfigError(f"{naam}: unknown top-level key(s) {sorted(unknown_top)}")
+    items = data.get("instrument")
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"{naam}: no [[instrument]] entries")
+    out: list[Instrument] = []
+    for i, item in enumerate(items):
+        where = f"{naam}: instrument[{i}]"
+        unknown = set(item) - _INSTRUMENT_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+        for key in ("code", "naam", "omschrijving", "bron", "url"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise ConfigError(f"{where}: needs text '{key}'")
+        where = f"{naam}: instrument {item['code']!r}"
+        groups = [k for k in ("all", "any") if k in item]
+        if len(groups) != 1:
+            raise ConfigError(f"{where}: needs exactly one of 'all' or 'any'")
+        regel = _parse_group(groups[0], item[groups[0]], where, config)
+        out.append(Instrument(item["code"], item["naam"], item["omschrijving"], item["bron"],
+                              item["url"], str(item.get("toelichting", "")), regel))
+    codes = [r.code for r in out]
+    dup = sorted({c for c in codes if codes.count(c) > 1})
+    if dup:
+        raise ConfigError(f"{naam}: duplicate instrument code(s) {dup}")
+    return out
+
+
+def lees_regels(config: Mapping[str, Any]) -> tuple[list[Instrument], dict[str, str]]:
+    """Read the rules in effect; also return ``{"bestand", "sha256", "versie"}``."""
+    text, naam = lees_regels_tekst(config)
+    regels = parse_regels(text, config=config, naam=naam)
+    versie = str(tomllib.loads(text).get("versie", ""))
+    meta = {"bestand": naam, "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "versie": versie}
+    return regels, meta
+
+
+def _evaluate(node: Voorwaarde | Groep, frame: pd.DataFrame) -> pd.Series:
+    """Three-valued result (pandas ``boolean`` with NA) per row."""
+    if isinstance(node, Groep):
+        parts = [_evaluate(m, frame) for m in node.leden]
+        return reduce(operator.and_ if node.soort == "all" else operator.or_, parts)
+    col = frame[node.kolom]
+    isna = col.isna().to_numpy()
+    if node.op in _SET_OPS:
+        res = col.isin(node.waarde).to_numpy()
+        if node.op == "not in":
+            res = ~res
+    elif isinstance(node.waarde, str):
+        res = _OPS[node.op](col.astype("string"), node.waarde).fillna(False).to_numpy(bool)
+    else:
+        num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        isna = isna | np.isnan(num)
+        with np.errstate(invalid="ignore"):
+            res = _OPS[node.op](num, float(node.waarde))
+    out = pd.array(np.asarray(res, dtype=bool), dtype="boolean")
+    out[isna] = pd.NA
+    return pd.Series(out, index=frame.index)
+
+
+def evalueer(regel: Groep, frame: pd.DataFrame) -> pd.Series:
+    """Evaluate a rule per row: ``True``, ``False`` or ``<NA>`` (unknown).
+
+    Examples
+    --------
+    >>> g = Groep("all", (Voorwaarde("a", ">=", 0.5), Voorwaarde("b", "<", 1.0)))
+    >>> evalueer(g, pd.DataFrame({"a": [0.6, 0.6, 0.1], "b": [0.0, np.nan, np.nan]})).tolist()
+    [True, <NA>, False]
+    """
+    missing = [c for c in regel.kolommen() if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"instrument rule refers to unknown column(s) {missing}")
+    return _evaluate(regel, frame)
+
+
+def _value_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "onbekend"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return str(round(v)) if abs(v) >= 1000 else f"{v:.3g}"
+    return str(value)
+
+
+def kies_instrumenten(
+    buurten: pd.DataFrame,
+    *,
+    config: Mapping[str, Any],
+    regels: list[Instrument] | None = None,
+) -> pd.DataFrame:
+    """Select the instruments that fit each buurt.
+
+    Parameters
+    ----------
+    buurten
+        Analysed buurten (scores and drivers as columns).
+    config
+        Effective configuration (``[instrumenten]`` and ``[beleid]``).
+    regels
+        Parsed rules (default: read from the configuration).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per buurt × instrument that fits (``status = "past"``) or may fit but lacks
+        data (``status = "onbekend"``): ``buurtcode``, ``buurtnaam``, ``gemeentecode``,
+        ``gemeentenaam``, ``instrument``, ``naam``, ``status``, ``regel`` (the rule text),
+        ``onderbouwing`` (the buurt's values of the columns in the rule), ``ontbrekend``
+        (columns without a value), ``toelichting``, ``bron``, ``url``.
+
+    Raises
+    ------
+    ConfigError
+        A rule refers to a column the buurten do not have.
+    """
+    if regels is None:
+        regels, _ = lees_regels(config)
+    frame = buurten.sort_values("buurtcode", kind="mergesort")
+    ids = [c for c in ("buurtcode", "buurtnaam", "gemeentecode", "gemeentenaam")
+           if c in frame.columns]
+    rows = []
+    for r in regels:
+        missing_cols = [c for c in r.regel.kolommen() if c not in frame.columns]
+        if missing_cols:
+            raise ConfigError(
+                f"instrument {r.code!r}: rule refers to unknown column(s) {missing_cols}"
+            )
+        res = evalueer(r.regel, frame)
+        hit = res.fillna(False).to_numpy(bool)
+        unknown = res.isna().to_numpy()
+        sel = hit | unknown
+        if not sel.any():
+            continue
+        cols = r.regel.kolommen()
+        sub = frame.loc[sel, ids].copy()
+        vals = frame.loc[sel, cols]
+        sub["instrument"] = r.code
+        sub["naam"] = r.naam
+        sub["status"] = np.where(hit[sel], "past", "onbekend")
+        sub["regel"] = r.regel_tekst
+        sub["onderbouwing"] = [
+            ", ".join(f"{c}={_value_text(v)}" for c, v in zip(cols, row, strict=True))
+            for row in vals.itertuples(index=False)
+        ]
+        sub["ontbrekend"] = [
+            ",".join(c for c, v in zip(cols, row, strict=True) if pd.isna(v))
+            for row in vals.itertuples(index=False)
+        ]
+        sub["toelichting"] = r.toelichting
+        sub["bron"] = r.bron
+        sub["url"] = r.url
+        rows.append(sub)
+    columns = [*ids, "instrument", "naam", "status", "regel", "onderbouwing", "ontbrekend",
+               "toelichting", "bron", "url"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    order = {r.code: i for i, r in enumerate(regels)}
+    out = pd.concat(rows, ignore_index=True)
+    out["_o"] = out["instrument"].map(order)
+    out = out.sort_values(["buurtcode", "_o"], kind="mergesort").drop(columns="_o")
+    return out[columns].reset_index(drop=True)

@@ -1,0 +1,253 @@
+"""Proeftuin candidates: ranking, minimum size, reasons, levels and rank stability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest_analysis import config
+from woonvoorraad._errors import ConfigError
+from woonvoorraad.config import default_config
+from woonvoorraad.proeftuinen import (
+    eenheden,
+    kies_proeftuinen,
+    proeftuinscore,
+    reden,
+    woonplaats_per_buurt,
+)
+from woonvoorraad.scores import SCORES
+
+CFG = default_config()
+
+
+def scored(rows: list[dict]) -> pd.DataFrame:
+    """Scored buurten; unspecified scores NaN, unspecified figures plausible."""
+    out = []
+    for i, r in enumerate(rows):
+        base = {"buurtcode": f"BU{i:04d}", "buurtnaam": f"Buurt {i}",
+                "wijkcode": f"WK{i // 2:04d}", "wijknaam": f"Wijk {i // 2}",
+                "gemeentecode": "GM0001", "gemeentenaam": "Eenstad", "n_woningen": 200,
+                "n_doelgroep": 100.0, "aandeel_label_efg": 0.3, "aandeel_65plus": 0.25,
+                "woz_t_o_v_mediaan": 0.9, "aandeel_laag_inkomen": 0.1,
+                **dict.fromkeys(SCORES, np.nan)}
+        base.update(r)
+        out.append(base)
+    return pd.DataFrame(out)
+
+
+def test_candidates_ranked_with_reasons():
+    b = scored([
+        {"energiebehoefte": 0.9, "levensloopbehoefte": 0.8, "n_doelgroep": 212},
+        {"energiebehoefte": 0.5, "levensloopbehoefte": 0.5},
+        {"energiebehoefte": 0.2, "levensloopbehoefte": 0.2},
+        {"energiebehoefte": 0.7, "levensloopbehoefte": 0.6},
+        {"energiebehoefte": 1.0, "levensloopbehoefte": 1.0, "n_doelgroep": 49},  # too small
+    ])
+    res = kies_proeftuinen(b, config=CFG)
+    k = res.kandidaten
+    assert k["eenheid_code"].tolist() == ["BU0000", "BU0003", "BU0001"]
+    assert k["rang"].tolist() == [1, 2, 3]
+    assert k["voldoet_minimum"].all()
+    assert k["reden"].iloc[0].startswith("Zeer hoge energiebehoefte (30% label E–G)")
+    assert k["reden"].iloc[0].endswith(
+        "; 212 doelgroepwoningen (zonder financiële ruimte, doelgroepconcentratie, "
+        "demografische druk: geen gegevens)")
+    assert (k["scores_ontbrekend"] ==
+            "financiele_ruimte,doelgroepconcentratie,demografische_druk").all()
+
+
+def test_gemeente_below_minimum_size_still_gets_one_candidate():
+    b = scored([
+        {"energiebehoefte": 0.3, "n_doelgroep": 20, "gemeentecode": "GM0002"},
+        {"energiebehoefte": 0.8, "n_doelgroep": 12, "gemeentecode": "GM0002"},
+        {"energiebehoefte": 0.9, "n_doelgroep": 0, "gemeentecode": "GM0002"},
+        {"energiebehoefte": 0.9, "n_doelgroep": 0, "gemeentecode": "GM0003"},
+    ])
+    res = kies_proeftuinen(b, config=CFG)
+    k = res.kandidaten
+    assert k["gemeentecode"].tolist() == ["GM0002"]  # GM0003 has no target dwellings
+    assert k["eenheid_code"].tolist() == ["BU0001"]
+    assert not k["voldoet_minimum"].iloc[0]
+    assert "kleiner dan de minimumomvang (12 < 50)" in k["reden"].iloc[0]
+    assert any("GM0003" in n for n in res.notities)
+
+
+def test_unknown_target_group_is_excluded_with_reason():
+    b = scored([{"energiebehoefte": 0.9, "n_doelgroep": np.nan}, {"energiebehoefte": 0.1}])
+    res = kies_proeftuinen(b, config=CFG)
+    assert res.uitgesloten["eenheid_code"].tolist() == ["BU0000"]
+    assert res.uitgesloten["reden"].iloc[0] == "proeftuin: n_doelgroep onbekend"
+    assert res.kandidaten["eenheid_code"].tolist() == ["BU0001"]
+
+
+def test_changing_a_weight_changes_the_ranking():
+    b = scored([
+        {"energiebehoefte": 1.0, "levensloopbehoefte": 0.0},
+        {"energiebehoefte": 0.0, "levensloopbehoefte": 1.0},
+    ])
+    first = kies_proeftuinen(b, config=CFG).kandidaten["eenheid_code"].tolist()
+    cfg = config(proeftuin={"gewichten": {"energiebehoefte": 0.1}})
+    second = kies_proeftuinen(b, config=cfg).kandidaten["eenheid_code"].tolist()
+    assert first == ["BU0000", "BU0001"]
+    assert second == ["BU0001", "BU0000"]
+
+
+def test_negative_weight_prefers_less_financial_room():
+    b = scored([{"financiele_ruimte": 0.8}, {"financiele_ruimte": 0.1}])
+    k = kies_proeftuinen(b, config=CFG).kandidaten
+    assert k["eenheid_code"].tolist() == ["BU0001", "BU0000"]
+    assert k["reden"].iloc[0].startswith("Zeer weinig financiële ruimte (WOZ 10% onder "
+                                         "gemeentemediaan, 10% lage inkomens)")
+    s = proeftuinscore(b, CFG["proeftuin"]["gewichten"])
+    assert s.tolist() == pytest.approx([0.2, 0.9])
+
+
+def test_stability_dominant_and_near_tie():
+    cfg = config(proeftuin={"top_n": 1})
+    dominant = scored([{"energiebehoefte": 1.0, "levensloopbehoefte": 1.0},
+                       {"energiebehoefte": 0.1, "levensloopbehoefte": 0.1}])
+    k = kies_proeftuinen(dominant, config=cfg).kandidaten
+    assert k["stabiliteit_top_n"].iloc[0] == 1.0
+    assert k["stabiliteit_varianten"].iloc[0] == 1.0
+    # A: (0.3*0.8 + 0.2*0.5)/0.5 = 0.68; B: (0.3*0.5 + 0.2*0.94)/0.5 = 0.676
+    tie = scored([{"energiebehoefte": 0.80, "levensloopbehoefte": 0.50},
+                  {"energiebehoefte": 0.50, "levensloopbehoefte": 0.94}])
+    res = kies_proeftuinen(tie, config=cfg)
+    k = res.kandidaten
+    assert k["eenheid_code"].tolist() == ["BU0000"]
+    assert 0.0 < k["stabiliteit_top_n"].iloc[0] < 1.0
+    st_ = res.stabiliteit.set_index("variant")
+    assert len(st_) == 10  # five weights, each +-20%
+    # energy weight -20%: 0.24 -> A 0.6636 < B 0.7, so A drops to rank 2
+    assert st_.loc["energiebehoefte −20%", "rang"] == 2
+    assert not st_.loc["energiebehoefte −20%", "in_top_n"]
+    assert st_.loc["energiebehoefte +20%", "rang"] == 1
+    # lifecycle weight +20%: 0.24 -> A 0.667 < B 0.696
+    assert st_.loc["levensloopbehoefte +20%", "rang"] == 2
+    assert st_.loc["levensloopbehoefte −20%", "rang"] == 1
+    # the weights of scores without values change nothing: 8 of 10 variants keep A on top
+    assert k["stabiliteit_varianten"].iloc[0] == pytest.approx(0.8)
+
+
+def test_wijk_level_aggregates():
+    b = scored([
+        {"energiebehoefte": 1.0, "n_woningen": 300, "n_doelgroep": 30.0},
+        {"energiebehoefte": 0.0, "n_woningen": 100, "n_doelgroep": 40.0},
+        {"energiebehoefte": 0.5, "n_woningen": 100, "n_doelgroep": 10.0},
+    ])
+    units, _ = eenheden(b, niveau="wijk")
+    u = units.set_index("eenheid_code")
+    assert u.loc["WK0000", "n_doelgroep"] == 70
+    assert u.loc["WK0000", "n_woningen"] == 400
+    assert u.loc["WK0000", "energiebehoefte"] == pytest.approx(0.75)  # dwelling-weighted
+    assert u.loc["WK0000", "buurtcodes"] == "BU0000,BU0001"
+    assert u.loc["WK0000", "aandeel_doelgroep"] == pytest.approx(70 / 400)
+    k = kies_proeftuinen(b, config=config(proeftuin={"niveau": "wijk"})).kandidaten
+    assert k["eenheid_code"].tolist() == ["WK0000"]  # WK0001 has only 10 target dwellings
+    assert k["niveau"].iloc[0] == "wijk"
+
+
+def test_woonplaats_sources():
+    b = scored([{}, {}, {}])
+    s, bron = woonplaats_per_buurt(b)
+    assert s.tolist() == ["Wijk 0", "Wijk 0", "Wijk 1"] and "wijknaam" in bron
+    d = pd.DataFrame({"buurtcode": ["BU0000", "BU0000", "BU0000", "BU0001", "BU0002"],
+                      "woonplaats": ["Sleen", "Sleen", "Emmen", "Erm", None]})
+    s, bron = woonplaats_per_buurt(b, d)
+    assert s.tolist() == ["Sleen", "Erm", "Wijk 1"]
+    assert "woningen" in bron and "1 buurt(en) zonder woonplaats" in bron
+    b2 = b.assign(woonplaats=["A", "B", None])
+    s, bron = woonplaats_per_buurt(b2, d)
+    assert s.tolist() == ["A", "B", "Wijk 1"] and bron.startswith("kolom woonplaats")
+    res = kies_proeftuinen(b2, config=config(proeftuin={"niveau": "woonplaats"}))
+    assert set(res.eenheden["eenheid_code"]) == {"A", "B", "Wijk 1"}
+    assert any(n.startswith("woonplaats:") for n in res.notities)
+
+
+def test_reason_formatting():
+    g = CFG["proeftuin"]["gewichten"]
+    row = {"energiebehoefte": 0.6, "aandeel_label_efg": 0.5, "n_doelgroep": 1234.0,
+           "demografische_druk": 0.9, "trend_huishoudens": -0.012, "trend_65plus": 0.004}
+    text = reden(row, gewichten=g, min_doelgroep=50)
+    assert text.startswith("Hoge energiebehoefte (50% label E–G), zeer hoge demografische "
+                           "druk (huishoudens −1,2%/jaar, 65-plusaandeel +0,4 pp/jaar)")
+    assert "; 1.234 doelgroepwoningen" in text
+    assert reden({"n_doelgroep": 1.0}, gewichten=g, min_doelgroep=0).startswith(
+        "Geen scores beschikbaar")
+    assert "; 1 doelgroepwoning " in reden({"n_doelgroep": 1.0}, gewichten=g, min_doelgroep=0)
+
+
+@pytest.mark.parametrize("key, value", [("niveau", "provincie"), ("top_n", 0),
+                                        ("stabiliteit_variatie", 1.5)])
+def test_config_checks(key, value):
+    with pytest.raises(ConfigError, match=key):
+        kies_proeftuinen(scored([{}]), config=config(proeftuin={key: value}))
+
+
+# -- property-based -----------------------------------------------------------------------------
+
+score_value = st.sampled_from([np.nan, 0.0, 0.25, 0.5, 1.0])  # ties on purpose
+
+
+@st.composite
+def random_buurten(draw):
+    n = draw(st.integers(2, 12))
+    rows = []
+    for _ in range(n):
+        rows.append({
+            "gemeentecode": draw(st.sampled_from(["GM0001", "GM0002", "GM0003"])),
+            "n_doelgroep": draw(st.sampled_from([np.nan, 0.0, 10.0, 50.0, 120.0])),
+            "n_woningen": draw(st.integers(1, 500)),
+            "wijkcode": f"WK{draw(st.integers(0, 3)):04d}",
+            **{s: draw(score_value) for s in SCORES},
+        })
+        rows[-1]["wijknaam"] = rows[-1]["wijkcode"]
+    return scored(rows)
+
+
+FAST = config(proeftuin={"stabiliteit_trekkingen": 30})
+
+
+ORDER_CFG = {niveau: config(proeftuin={"stabiliteit_trekkingen": 30, "niveau": niveau})
+             for niveau in ("buurt", "wijk")}
+
+
+@settings(max_examples=30, deadline=None)
+@given(b=random_buurten(), data=st.data(), niveau=st.sampled_from(["buurt", "wijk"]))
+def test_ranks_invariant_to_row_order(b, data, niveau):
+    cfg = ORDER_CFG[niveau]
+    perm = data.draw(st.permutations(range(len(b))))
+    a = kies_proeftuinen(b, config=cfg)
+    c = kies_proeftuinen(b.iloc[list(perm)], config=cfg)
+    pd.testing.assert_frame_equal(a.kandidaten, c.kandidaten)
+    pd.testing.assert_frame_equal(a.stabiliteit, c.stabiliteit)
+
+
+@settings(max_examples=40, deadline=None)
+@given(b=random_buurten())
+def test_every_gemeente_with_target_dwellings_has_a_candidate(b):
+    k = kies_proeftuinen(b, config=FAST).kandidaten
+    totals = b.groupby("gemeentecode")["n_doelgroep"].sum()
+    assert set(totals[totals > 0].index) == set(k["gemeentecode"])
+    assert k["reden"].str.len().gt(0).all()
+    assert (k.groupby("gemeentecode")["rang"].max() <= CFG["proeftuin"]["top_n"]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.just(np.nan), st.floats(0, 1)), min_size=5, max_size=5),
+       which=st.sampled_from(SCORES), up=st.floats(0, 1))
+def test_proeftuinscore_monotone_in_each_score(values, which, up):
+    """More of a score never lowers the proeftuin score (never raises it for a negative weight)."""
+    row = dict(zip(SCORES, values, strict=True))
+    if np.isnan(row[which]):
+        row[which] = 0.0
+    higher = dict(row, **{which: min(row[which] + up, 1.0)})
+    g = CFG["proeftuin"]["gewichten"]
+    a, b = proeftuinscore(pd.DataFrame([row, higher]), g).to_numpy()
+    if g[which] > 0:
+        assert b >= a - 1e-12
+    else:
+        assert b <= a + 1e-12
