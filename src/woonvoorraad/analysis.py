@@ -32,7 +32,7 @@ from .kosten import BRON as KOSTEN_BRON
 from .kosten import bereken_kosten
 from .proeftuinen import ProeftuinResultaat, controleer_config, kies_proeftuinen, proeftuinscore
 from .scores import SCORES, bereken_scores, componenten_uit_config
-from .typologie import TypologieNietMogelijk, TypologieResultaat, typologie
+from .typologie import TypologieNietMogelijkError, TypologieResultaat, typologie
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ def analyse(
     # 3. typology
     try:
         typ = typologie(b, config=config)
-    except TypologieNietMogelijk as exc:
+    except TypologieNietMogelijkError as exc:
         logger.warning("%s; the analysis continues without a typology", exc)
         t = config["typologie"]
         typ = TypologieResultaat.niet_mogelijk(

@@ -46,7 +46,7 @@ from ._errors import ConfigError, InputError
 logger = logging.getLogger(__name__)
 
 
-class TypologieNietMogelijk(InputError):
+class TypologieNietMogelijkError(InputError):
     """The inputs are too small for a typology (too few buurten or features with values)."""
 
 METHODES: tuple[str, ...] = ("kmeans", "gmm", "ward")
@@ -407,7 +407,7 @@ def typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieR
         feats = [f for f in feats if f not in empty]
         X = X[feats]
         if len(feats) < 2:
-            raise TypologieNietMogelijk(
+            raise TypologieNietMogelijkError(
                 f"typology: fewer than two features with values (missing: {', '.join(empty)})")
     nan_share = X.isna().mean(axis=1)
     too_many = nan_share > float(t["max_ontbrekend"])
@@ -418,7 +418,7 @@ def typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieR
     X = X[~too_many]
     n = len(X)
     if n < int(t["k_min"]) + 1:
-        raise TypologieNietMogelijk(
+        raise TypologieNietMogelijkError(
             f"typology: only {n} buurten left to cluster (need at least {int(t['k_min']) + 1})")
     if methode == "ward" and n > int(t["ward_max_n"]):
         gb = n * (n - 1) / 2 * 8 / 1e9
