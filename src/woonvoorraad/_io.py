@@ -64,8 +64,9 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    # hidden, marked ".part", and ending in the real suffix (GDAL picks the driver from it)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.", suffix=(suffix if suffix is not None else final.suffix) + ".part",
+        prefix=f".{final.name}.", suffix=".part" + (suffix if suffix is not None else final.suffix),
         dir=final.parent,
     )
     os.close(fd)

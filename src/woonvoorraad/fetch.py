@@ -296,16 +296,8 @@ def _gdf(features: Sequence[Mapping[str, Any]]) -> gpd.GeoDataFrame:
 def _write_layers(path: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
     """Write GeoPackage layers into one file, atomically."""
     with atomic_path(path) as tmp:
-        # GDAL wants a .gpkg extension: write a hidden sibling, then move it onto the
-        # temporary name that atomic_path publishes on success
-        staging = tmp.with_name(tmp.name.removesuffix(".part"))
-        try:
-            for name, gdf in layers.items():
-                gdf.to_file(staging, layer=name, driver="GPKG", engine="pyogrio")
-            os.replace(staging, tmp)
-        finally:
-            for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm")):
-                leftover.unlink(missing_ok=True)
+        for name, gdf in layers.items():
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
 
 
 def _text_list(value: Any) -> str | None:
