@@ -121,3 +121,10 @@ def test_ragged_row(tmp_path: Path) -> None:
                  encoding="utf-8")
     with pytest.raises(InputError, match="cannot be parsed"):
         read_ep_online(p)
+
+
+def test_v5_column_constant_matches_the_published_header() -> None:
+    from woonvoorraad.eponline import V5_COLUMNS
+
+    assert ";".join(V5_COLUMNS) == V5_HEADER
+    assert len(V5_COLUMNS) == 42

@@ -46,6 +46,7 @@ import shapely
 
 from . import __version__, settings
 from ._io import atomic_path, write_text_atomic
+from .eponline import V5_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -240,19 +241,6 @@ _EI_BOUNDS = {
     "A++": (0.3, 0.5), "A+": (0.51, 0.7), "A": (0.71, 1.05), "B": (1.06, 1.3),
     "C": (1.31, 1.6), "D": (1.61, 2.0), "E": (2.01, 2.4), "F": (2.41, 2.9), "G": (2.91, 3.6),
 }  # fmt: skip
-_EP_COLUMNS = (
-    "BAGVerblijfsobjectID", "BAGLigplaatsID", "BAGStandplaatsID", "BAGPandIDs", "Postcode",
-    "Huisnummer", "Huisletter", "Huisnummertoevoeging", "Detailaanduiding", "Energieklasse",
-    "Registratiedatum", "GeldigTot", "Opnamedatum", "Berekeningstype", "SoortOpname", "Status",
-    "OpBasisVanReferentiegebouw", "Gebouwklasse", "Gebouwtype", "Gebouwsubtype", "Bouwjaar",
-    "Projectnaam", "Projectobject", "SBICode", "GebruiksoppervlakteThermischeZone",
-    "Compactheid", "Energiebehoefte", "Warmtebehoefte", "PrimaireFossieleEnergie",
-    "AandeelHernieuwbareEnergie", "BerekendeCO2Emissie", "BerekendeEnergieverbruik",
-    "EnergieIndex", "EnergieIndexEMGForfaitair", "PrimaireFossieleEnergieEMGForfaitair",
-    "AandeelHernieuwbareEnergieEMGForfaitair", "Temperatuuroverschrijding",
-    "EisEnergiebehoefte", "EisPrimaireFossieleEnergie", "EisAandeelHernieuwbareEnergie",
-    "EisTemperatuuroverschrijding", "Certificaathouder",
-)  # fmt: skip
 _CERTIFICAATHOUDERS = (
     "Labelpunt Noord B.V.", "Esdorp Energieadvies", "Veenstreek Bouwadvies B.V.",
     "Drentse Maatwerk Labels", "EnergieCheck Oost V.O.F.", "Woonwijzer Advies B.V.",
@@ -2310,7 +2298,7 @@ def _ep_online_rows(
     })  # fmt: skip
 
     table = pd.concat([dwelling_frame, utility_frame, outside_frame], ignore_index=True)
-    table = table.reindex(columns=list(_EP_COLUMNS), fill_value="").fillna("")
+    table = table.reindex(columns=list(V5_COLUMNS), fill_value="").fillna("")
     return table.iloc[rng.permutation(len(table))].reset_index(drop=True)
 
 

@@ -32,6 +32,21 @@ LABELS: tuple[str, ...] = ("A+++++", "A++++", "A+++", "A++", "A+", "A", "B", "C"
                            "G")
 LABEL_DTYPE = pd.CategoricalDtype(list(LABELS), ordered=True)
 
+#: The 42 columns of the current (v5) bulk CSV, in file order.
+V5_COLUMNS: tuple[str, ...] = (
+    "BAGVerblijfsobjectID", "BAGLigplaatsID", "BAGStandplaatsID", "BAGPandIDs", "Postcode",
+    "Huisnummer", "Huisletter", "Huisnummertoevoeging", "Detailaanduiding", "Energieklasse",
+    "Registratiedatum", "GeldigTot", "Opnamedatum", "Berekeningstype", "SoortOpname", "Status",
+    "OpBasisVanReferentiegebouw", "Gebouwklasse", "Gebouwtype", "Gebouwsubtype", "Bouwjaar",
+    "Projectnaam", "Projectobject", "SBICode", "GebruiksoppervlakteThermischeZone",
+    "Compactheid", "Energiebehoefte", "Warmtebehoefte", "PrimaireFossieleEnergie",
+    "AandeelHernieuwbareEnergie", "BerekendeCO2Emissie", "BerekendeEnergieverbruik",
+    "EnergieIndex", "EnergieIndexEMGForfaitair", "PrimaireFossieleEnergieEMGForfaitair",
+    "AandeelHernieuwbareEnergieEMGForfaitair", "Temperatuuroverschrijding",
+    "EisEnergiebehoefte", "EisPrimaireFossieleEnergie", "EisAandeelHernieuwbareEnergie",
+    "EisTemperatuuroverschrijding", "Certificaathouder",
+)  # fmt: skip
+
 #: canonical column -> (current header, older ``Pand_*`` header)
 COLUMNS: dict[str, tuple[str, str]] = {
     "vbo_id": ("BAGVerblijfsobjectID", "Pand_bagverblijfsobjectid"),

@@ -18,6 +18,8 @@ from pathlib import Path
 import shapely
 from shapely.geometry import mapping
 
+from woonvoorraad.eponline import V5_COLUMNS
+
 HERE = Path(__file__).resolve().parent
 BASE = "{{base}}"
 RD = "http://www.opengis.net/def/crs/EPSG/0/28992"
@@ -557,19 +559,7 @@ def forecast() -> None:
 # --------------------------------------------------------------------------------------------
 # EP-Online
 
-EP_COLUMNS = [
-    "BAGVerblijfsobjectID", "BAGLigplaatsID", "BAGStandplaatsID", "BAGPandIDs", "Postcode",
-    "Huisnummer", "Huisletter", "Huisnummertoevoeging", "Detailaanduiding", "Energieklasse",
-    "Registratiedatum", "GeldigTot", "Opnamedatum", "Berekeningstype", "SoortOpname", "Status",
-    "OpBasisVanReferentiegebouw", "Gebouwklasse", "Gebouwtype", "Gebouwsubtype", "Bouwjaar",
-    "Projectnaam", "Projectobject", "SBICode", "GebruiksoppervlakteThermischeZone",
-    "Compactheid", "Energiebehoefte", "Warmtebehoefte", "PrimaireFossieleEnergie",
-    "AandeelHernieuwbareEnergie", "BerekendeCO2Emissie", "BerekendeEnergieverbruik",
-    "EnergieIndex", "EnergieIndexEMGForfaitair", "PrimaireFossieleEnergieEMGForfaitair",
-    "AandeelHernieuwbareEnergieEMGForfaitair", "Temperatuuroverschrijding",
-    "EisEnergiebehoefte", "EisPrimaireFossieleEnergie", "EisAandeelHernieuwbareEnergie",
-    "EisTemperatuuroverschrijding", "Certificaathouder",
-]
+EP_COLUMNS = list(V5_COLUMNS)
 
 
 def ep_row(vbo_id: str, pand_ids: str, label: str, date: str, n: int) -> str:
