@@ -101,7 +101,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         extra_parameters={"command": "demo", "overrides": args.overrides},
     )
     _print_summary(result)
-    return 0
+    if args.no_reports:
+        return 0
+    from .reports import render_reports
+
+    rr = render_reports(out, out_dir=Path(args.reports or Path("reports") / "demo"),
+                        workers=args.workers)
+    print(f"rapporten: {len(rr.reports) - len(rr.failed)} van {len(rr.reports)} gereed; "
+          f"index: {rr.index}")
+    return 0 if rr.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help=f"data folder (default {settings.data_dir})")
     p.add_argument("--out", type=Path, help="output folder (default <data-dir>/processed/demo)")
     p.add_argument("--regenerate", action="store_true", help="regenerate the demo inputs")
+    p.add_argument("--reports", type=Path, metavar="DIR",
+                   help="where the reports and maps go (default reports/demo)")
+    p.add_argument("--workers", type=int, default=2, help="parallel report renderers (default 2)")
+    p.add_argument("--no-reports", action="store_true", help="build only; render no reports")
     _add_config(p)
     _add_common(p)
     p.set_defaults(func=_cmd_demo)

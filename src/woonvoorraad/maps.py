@@ -1,0 +1,782 @@
+"""Interactive buurt maps with folium that work offline and stay small.
+
+:func:`map_from_buurten` draws one polygon layer of the buurten and lets the reader switch the
+indicator it is coloured by (one radio button per indicator in the layer control, a legend per
+indicator, classes from :mod:`mapclassify`). Proeftuin candidates get a thick outline in their
+own overlay. Every buurt has a tooltip with Dutch labels and Dutch number formats.
+
+Design choices:
+
+Offline
+    Leaflet 1.9.4 is shipped in ``woonvoorraad/static/leaflet`` and inlined into the HTML
+    (``offline=True``, the default); folium's default jQuery, Bootstrap and Font Awesome links
+    are dropped because nothing here needs them. No tiles by default: the map is complete
+    without a background. ``offline=False`` loads Leaflet from a CDN and may add an
+    OpenStreetMap layer.
+Small
+    The geometry is embedded once. It is simplified as a coverage in RD New
+    (:meth:`geopandas.GeoSeries.simplify_coverage`, so shared buurt edges stay shared and no
+    slivers open), reprojected to WGS84 and rounded to 5 decimals (about 1 m). The tolerance
+    grows until the estimated HTML size fits ``max_bytes`` (3 MB by default). Each feature
+    carries only whitelisted, pre-formatted properties.
+Safe
+    Tooltips and legends are built with ``textContent`` from JSON embedded with jinja's
+    ``tojson`` (which escapes ``<``, ``>``, ``&`` and ``'``), so a buurt named ``<script>``
+    is shown as text. Layer names, which Leaflet inserts as HTML, are escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import logging
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from ._io import write_text_atomic
+from .reports import SCORES, fmt_waarde, is_missing, kolom
+
+logger = logging.getLogger(__name__)
+
+#: Version of the vendored Leaflet (``static/leaflet``).
+LEAFLET_VERSION = "1.9.4"
+LEAFLET_CDN_JS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js"
+LEAFLET_CDN_CSS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css"
+
+#: Default size budget of one map HTML, in bytes.
+MAX_BYTES = 3_000_000
+
+#: Indicators shown by default, in this order, when the column exists and has a value.
+DEFAULT_INDICATORS: tuple[str, ...] = (
+    "n_doelgroep", "aandeel_doelgroep", "aandeel_naoorlogs", "aandeel_label_efg",
+    "label_dekking", *SCORES, "aandeel_65plus", "woz_gemiddeld", "typologie_naam",
+)
+
+#: Columns always shown in the tooltip (when present), before the indicators.
+TOOLTIP_VAST: tuple[str, ...] = ("buurtcode", "wijknaam", "n_woningen")
+
+BRON = ("Bron: CBS Wijk- en buurtkaart (CC BY 4.0), BAG (Kadaster), EP-Online (RVO), "
+        "PBL Vesta MAIS kentallen; bewerking woonvoorraad")
+NA_KLEUR = "#cfcfcf"
+_NA_TEKST = "onbekend"
+_TOLERANTIES = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0)
+_ASSET_OVERHEAD = 230_000  # inlined Leaflet, CSS, script and template, in bytes
+_BYTES_PER_COORD = 21  # "[5.12345, 52.12345], "
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A column drawn as a choropleth.
+
+    Attributes
+    ----------
+    kolom
+        Column of the buurten table.
+    label
+        Dutch label (layer control, legend, tooltip).
+    formaat
+        Value format (see :data:`woonvoorraad.reports.FORMATEN`); ``tekst`` is categorical.
+    cmap
+        Matplotlib colour map.
+    schema
+        ``"fisherjenks"``, ``"quantiles"``, ``"equalinterval"`` or ``"vast"`` (fixed bins
+        0.2, 0.4, … 1.0 for scores, so maps of different gemeenten compare).
+    k
+        Number of classes.
+    uitleg
+        One-line explanation under the legend title.
+    """
+
+    kolom: str
+    label: str
+    formaat: str
+    cmap: str = "YlOrRd"
+    schema: str = "fisherjenks"
+    k: int = 5
+    uitleg: str = ""
+
+    @classmethod
+    def from_column(cls, name: str, **overrides: Any) -> Indicator:
+        """Build an indicator from the Dutch column registry (:func:`reports.kolom`)."""
+        info = kolom(name)
+        schema = "vast" if info.formaat == "score" else "fisherjenks"
+        values = {"kolom": name, "label": info.label, "formaat": info.formaat,
+                  "cmap": info.cmap, "schema": schema, "uitleg": info.uitleg}
+        values.update(overrides)
+        return cls(**values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Assets
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def leaflet_assets() -> tuple[str, str]:
+    """Return the vendored Leaflet JavaScript and CSS, ready to inline.
+
+    The ``sourceMappingURL`` comment is dropped and the CSS images become data URIs, so an
+    inlined map makes no request at all.
+    """
+    base = resources.files("woonvoorraad").joinpath("static/leaflet")
+    js = base.joinpath("leaflet.js").read_text("utf-8")
+    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", js.rstrip())
+    css = base.joinpath("leaflet.css").read_text("utf-8")
+
+    def data_uri(match: re.Match[str]) -> str:
+        data = base.joinpath("images", match.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
+
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
+    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - vendored file
+        raise RuntimeError("vendored Leaflet contains a closing script/style tag")
+    return js, css
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry
+# ---------------------------------------------------------------------------------------------
+
+
+def simplify_buurten(geoms: gpd.GeoSeries, tolerance: float) -> gpd.GeoSeries:
+    """Simplify buurt polygons as a coverage (shared edges stay shared), in their own CRS.
+
+    Falls back to per-polygon topology-preserving simplification when the polygons do not
+    form a valid coverage, and keeps the original polygon where simplification would leave
+    it empty or invalid.
+
+    Parameters
+    ----------
+    geoms
+        Polygons in a metric CRS (RD New).
+    tolerance
+        Tolerance in metres (for coverages: about the square root of the area removed).
+
+    Returns
+    -------
+    geopandas.GeoSeries
+    """
+    if tolerance <= 0 or len(geoms) == 0:
+        return geoms
+    try:
+        out = geoms.simplify_coverage(tolerance)
+    except (shapely.errors.GEOSException, ValueError) as exc:
+        logger.info("coverage simplification failed (%s); simplifying polygons one by one", exc)
+        out = geoms.simplify(tolerance, preserve_topology=True)
+    bad = out.isna() | out.is_empty | ~out.is_valid
+    if bad.any():
+        logger.debug("kept %d polygons unsimplified", int(bad.sum()))
+        out = out.where(~bad, geoms)
+    return out
+
+
+def prepare_geometries(gdf: gpd.GeoDataFrame, *, tolerance: float,
+                       precision: int = 5) -> gpd.GeoSeries:
+    """Simplify in RD New, reproject to WGS84 and round coordinates.
+
+    Parameters
+    ----------
+    gdf
+        Buurten with polygon geometry and a CRS.
+    tolerance
+        Simplification tolerance in metres (0: none).
+    precision
+        Decimals of the WGS84 coordinates (5 ≈ 1 m).
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        In EPSG:4326, same index as ``gdf``; empty geometries stay empty.
+    """
+    if gdf.crs is None:
+        raise ValueError("buurten have no CRS; expected EPSG:28992 (RD New)")
+    geoms = gdf.geometry
+    if geoms.crs.is_geographic:
+        geoms = geoms.to_crs(28992)
+    simple = simplify_buurten(geoms, tolerance).to_crs(4326)
+    grid = 10.0 ** -precision
+    rounded = _round(simple.values, grid)
+    empty = shapely.is_empty(rounded) & ~shapely.is_empty(simple.values)
+    if empty.any():  # tiny polygons that collapsed: round the unsimplified ones instead
+        rounded[empty] = _round(geoms.to_crs(4326).values[empty], grid)
+    return gpd.GeoSeries(rounded, index=gdf.index, crs=4326)
+
+
+def _round(values: np.ndarray, grid: float) -> np.ndarray:
+    """Snap coordinates to ``grid`` keeping polygons valid; plain rounding where GEOS cannot
+    (invalid input polygons)."""
+    try:
+        return shapely.set_precision(values, grid)
+    except shapely.errors.GEOSException:
+        out = np.empty(len(values), dtype=object)
+        for i, g in enumerate(values):
+            try:
+                out[i] = shapely.set_precision(g, grid)
+            except shapely.errors.GEOSException:
+                out[i] = shapely.set_precision(g, grid, mode="pointwise")
+        return out
+
+
+def _n_coords(geoms: gpd.GeoSeries) -> int:
+    return int(shapely.get_num_coordinates(geoms.values).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# Classes and colours
+# ---------------------------------------------------------------------------------------------
+
+
+def _kleuren(cmap: str, k: int) -> list[str]:
+    cm = colormaps[cmap]
+    if k == 1:
+        return [to_hex(cm(0.6))]
+    return [to_hex(cm(x)) for x in np.linspace(0.15, 0.9, k)]
+
+
+def classify(values: pd.Series, ind: Indicator) -> tuple[np.ndarray, list[str], list[str]]:
+    """Classify an indicator: class per value (-1 = missing), colours and legend labels.
+
+    Numeric indicators are split into ``ind.k`` classes (fewer when there are fewer distinct
+    values); categorical ones (``formaat == "tekst"``) get one class per category.
+
+    Returns
+    -------
+    (numpy.ndarray, list of str, list of str)
+        Class index per value, hex colour per class, Dutch legend label per class.
+
+    Examples
+    --------
+    >>> ind = Indicator("x", "X", "aandeel", schema="equalinterval", k=2)
+    >>> cls, kleuren, labels = classify(pd.Series([0.1, 0.2, None, 0.3]), ind)
+    >>> cls.tolist(), labels
+    ([0, 0, -1, 1], ['10,0% – 20,0%', '20,0% – 30,0%'])
+    """
+    if ind.formaat == "tekst":
+        text = values.astype(object).where(values.notna(), None)
+        cats = sorted(pd.unique(text.dropna()), key=str)
+        lookup = {c: i for i, c in enumerate(cats)}
+        cls = np.array([lookup.get(v, -1) if v is not None else -1 for v in text], dtype=int)
+        base = colormaps["tab10" if len(cats) <= 10 else "tab20"]
+        kleuren = [to_hex(base(i % base.N)) for i in range(len(cats))]
+        return cls, kleuren, [str(c) for c in cats]
+    y = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    ok = np.isfinite(y)
+    cls = np.full(len(y), -1, dtype=int)
+    if not ok.any():
+        return cls, [], []
+    yv = y[ok]
+    uniq = np.unique(yv)
+    if ind.schema == "vast":
+        bins = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
+        bins = bins[: int(np.searchsorted(bins, yv.max(), side="left")) + 1]
+        lower = np.concatenate([[0.0], bins[:-1]])
+    elif len(uniq) <= ind.k:
+        bins = uniq
+        lower = uniq
+    else:
+        k = ind.k
+        if ind.schema == "quantiles" or (ind.schema == "fisherjenks" and len(yv) > 1000):
+            bins = mapclassify.Quantiles(yv, k=k).bins
+        elif ind.schema == "equalinterval":
+            bins = mapclassify.EqualInterval(yv, k=k).bins
+        else:
+            with warnings.catch_warnings():
+                # mapclassify's pure-Python Fisher-Jenks is fine for a gemeente's buurten
+                warnings.filterwarnings("ignore", message="Numba not installed",
+                                        category=UserWarning)
+                bins = mapclassify.FisherJenks(yv, k=k).bins
+        bins = np.unique(bins)
+        lower = np.concatenate([[yv.min()], bins[:-1]])
+    cls[ok] = np.minimum(np.searchsorted(bins, yv, side="left"), len(bins) - 1)
+    kleuren = _kleuren(ind.cmap, len(bins))
+    labels = []
+    for lo, hi in zip(lower, bins, strict=True):
+        a, b = fmt_waarde(lo, ind.formaat), fmt_waarde(hi, ind.formaat)
+        labels.append(a if a == b else f"{a} – {b}")
+    return cls, kleuren, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# Map
+# ---------------------------------------------------------------------------------------------
+
+_CSS = """
+.leaflet-container { background: #f3f3ef; font: 13px/1.4 system-ui, "Segoe UI", Roboto,
+  Helvetica, Arial, sans-serif; }
+.wv-tooltip { padding: 6px 9px; max-width: 440px; white-space: normal; font-size: 12px; }
+.wv-tt-titel { font-weight: 600; font-size: 14px; margin-bottom: 3px; }
+.wv-tooltip table { border-collapse: collapse; }
+.wv-tooltip th { text-align: left; font-weight: normal; color: #555; padding: 0 12px 0 0;
+  white-space: nowrap; }
+.wv-tooltip td { text-align: right; padding: 0; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+.wv-tooltip td.wv-tt-lang { white-space: normal; text-align: left; min-width: 200px; }
+.wv-tooltip tr.wv-tt-actief th, .wv-tooltip tr.wv-tt-actief td { font-weight: 600;
+  color: #111; }
+.wv-tt-kandidaat { margin-top: 4px; padding-top: 4px; border-top: 1px solid #ddd;
+  color: #7a2e00; font-weight: 600; max-width: 400px; }
+.wv-legenda, .wv-titel { background: rgba(255,255,255,.94); padding: 8px 10px;
+  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
+.wv-legenda { max-width: 260px; }
+.wv-legenda-titel { font-weight: 600; margin-bottom: 2px; }
+.wv-legenda-uitleg { color: #555; font-size: 11px; margin-bottom: 4px; }
+.wv-legenda-rij { display: flex; align-items: center; margin: 1px 0; }
+.wv-legenda-vak { width: 18px; height: 12px; margin-right: 6px; flex: none;
+  border: 1px solid rgba(0,0,0,.2); }
+.wv-legenda-kandidaat { background: transparent; border: 3px solid #111; height: 8px;
+  width: 14px; }
+.wv-titel { font-size: 15px; font-weight: 600; }
+.wv-titel small { display: block; font-weight: normal; font-size: 11px; color: #555; }
+.wv-banner { position: absolute; z-index: 1000; top: 10px; left: 50%;
+  transform: translateX(-50%); background: #b00020; color: #fff; font-weight: 700;
+  padding: 5px 12px; border-radius: 4px; letter-spacing: .03em; pointer-events: none;
+  box-shadow: 0 1px 4px rgba(0,0,0,.35); white-space: nowrap; }
+"""
+
+_SCRIPT = Template("""
+{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}
+{% macro script(this, kwargs) %}
+(function () {
+  "use strict";
+  var kaart = {{ this.kaart.get_name() }};
+  var laag = {{ this.laag.get_name() }};
+  var cfg = {{ this.cfg|tojson }};
+  var groepen = [
+    {%- for g in this.groepen %}{{ g.get_name() }}{{ "," if not loop.last }}{% endfor -%}
+  ];
+  var actief = groepen.length ? 0 : -1;
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function kleur(f) {
+    if (actief < 0) { return cfg.leeg; }
+    var k = f.properties.k[actief];
+    return k < 0 ? cfg.na_kleur : cfg.indicatoren[actief].kleuren[k];
+  }
+  function stijl(f) {
+    return {fillColor: kleur(f), fillOpacity: 0.78, color: "#ffffff", weight: 0.9, opacity: 1};
+  }
+  function zetStijl() { laag.options.style = stijl; laag.setStyle(stijl); }
+  function tooltip(f) {
+    var p = f.properties, div = el("div"), tbl = el("table");
+    div.appendChild(el("div", p.n, "wv-tt-titel"));
+    for (var i = 0; i < cfg.velden.length; i++) {
+      var tr = el("tr", null, (i - cfg.n_vast) === actief ? "wv-tt-actief" : "");
+      tr.appendChild(el("th", cfg.velden[i]));
+      tr.appendChild(el("td", p.v[i], String(p.v[i]).length > 24 ? "wv-tt-lang" : ""));
+      tbl.appendChild(tr);
+    }
+    div.appendChild(tbl);
+    if (p.p) { div.appendChild(el("div", p.p, "wv-tt-kandidaat")); }
+    return div;
+  }
+  laag.eachLayer(function (l) {
+    l.bindTooltip(function () { return tooltip(l.feature); },
+                  {sticky: true, direction: "auto", className: "wv-tooltip"});
+    l.on("mouseover", function (e) { e.target.setStyle({weight: 3, color: "#1a1a1a"}); });
+    l.on("mouseout", function (e) { laag.resetStyle(e.target); });
+  });
+
+  var legenda = L.control({position: "bottomright"});
+  function vulLegenda(div) {
+    div.textContent = "";
+    var ind = cfg.indicatoren[actief];
+    if (!ind) { div.appendChild(el("div", cfg.geen_indicator, "wv-legenda-titel")); }
+    else {
+      div.appendChild(el("div", ind.label, "wv-legenda-titel"));
+      if (ind.uitleg) { div.appendChild(el("div", ind.uitleg, "wv-legenda-uitleg")); }
+      for (var i = 0; i < ind.kleuren.length; i++) {
+        var rij = el("div", null, "wv-legenda-rij"), vak = el("span", null, "wv-legenda-vak");
+        vak.style.background = ind.kleuren[i];
+        rij.appendChild(vak); rij.appendChild(el("span", ind.labels[i])); div.appendChild(rij);
+      }
+      if (ind.heeft_na) {
+        var r = el("div", null, "wv-legenda-rij"), v = el("span", null, "wv-legenda-vak");
+        v.style.background = cfg.na_kleur;
+        r.appendChild(v); r.appendChild(el("span", cfg.na_tekst)); div.appendChild(r);
+      }
+    }
+    if (cfg.kandidaten) {
+      var rk = el("div", null, "wv-legenda-rij");
+      rk.appendChild(el("span", null, "wv-legenda-vak wv-legenda-kandidaat"));
+      rk.appendChild(el("span", cfg.kandidaten)); div.appendChild(rk);
+    }
+  }
+  legenda.onAdd = function () {
+    var div = L.DomUtil.create("div", "wv-legenda");
+    L.DomEvent.disableClickPropagation(div);
+    vulLegenda(div);
+    this._div = div;
+    return div;
+  };
+  legenda.addTo(kaart);
+  kaart.on("baselayerchange", function (e) {
+    var i = groepen.indexOf(e.layer);
+    if (i >= 0) { actief = i; zetStijl(); vulLegenda(legenda._div); }
+  });
+  zetStijl();
+  L.control.scale({imperial: false}).addTo(kaart);
+  {% if this.attributie -%}
+  kaart.attributionControl.addAttribution({{ this.attributie|tojson }});
+  {%- endif %}
+})();
+{% endmacro %}
+""")
+
+_TITEL = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var cfg = {{ this.cfg|tojson }};
+  var kaart = {{ this.kaart.get_name() }};
+  if (cfg.titel) {
+    var titel = L.control({position: "topright"});
+    titel.onAdd = function () {
+      var div = L.DomUtil.create("div", "wv-titel");
+      div.appendChild(document.createTextNode(cfg.titel));
+      if (cfg.ondertitel) {
+        var s = document.createElement("small"); s.textContent = cfg.ondertitel;
+        div.appendChild(s);
+      }
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    titel.addTo(kaart);
+  }
+  if (cfg.banner) {
+    var b = document.createElement("div");
+    b.className = "wv-banner"; b.textContent = cfg.banner;
+    kaart.getContainer().appendChild(b);
+  }
+})();
+{% endmacro %}
+""")
+
+
+class _Script(MacroElement):
+    """Styling, tooltips, legend and indicator switching of the buurt layer."""
+
+    _template = _SCRIPT
+
+    def __init__(self, kaart: folium.Map, laag: folium.GeoJson, groepen: list[Any],
+                 cfg: dict[str, Any], attributie: str | None) -> None:
+        super().__init__()
+        self._name = "WoonvoorraadKaart"
+        self.kaart, self.laag, self.groepen, self.cfg = kaart, laag, groepen, cfg
+        self.css = _CSS
+        self.attributie = attributie
+
+
+class _Titel(MacroElement):
+    """Title box and synthetic-data banner."""
+
+    _template = _TITEL
+
+    def __init__(self, kaart: folium.Map, cfg: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "WoonvoorraadTitel"
+        self.kaart, self.cfg = kaart, cfg
+
+
+def _resolve_indicators(gdf: pd.DataFrame,
+                        indicators: Sequence[str | Indicator] | None) -> list[Indicator]:
+    wanted: Iterable[str | Indicator] = DEFAULT_INDICATORS if indicators is None else indicators
+    out: list[Indicator] = []
+    seen: set[str] = set()
+    for item in wanted:
+        ind = item if isinstance(item, Indicator) else Indicator.from_column(str(item))
+        if ind.kolom not in gdf.columns:
+            if indicators is not None:
+                raise KeyError(f"indicator column {ind.kolom!r} is not in the buurten table")
+            continue
+        col = gdf[ind.kolom]
+        has_value = col.notna().any() if ind.formaat == "tekst" else pd.to_numeric(
+            col, errors="coerce").notna().any()
+        if not has_value:
+            logger.info("map: indicator %s has no values; left out", ind.kolom)
+            continue
+        if ind.label in seen:
+            ind = Indicator(**{**ind.__dict__, "label": f"{ind.label} ({ind.kolom})"})
+        seen.add(ind.label)
+        out.append(ind)
+    return out
+
+
+def _candidate_texts(candidates: Any) -> dict[str, str]:
+    """Tooltip line per candidate buurtcode."""
+    if candidates is None:
+        return {}
+    if isinstance(candidates, pd.DataFrame):
+        if "buurtcode" not in candidates.columns:
+            raise KeyError("candidates table needs a 'buurtcode' column")
+        out = {}
+        rank_col = next((c for c in ("rang", "rang_gemeente", "positie") if c in
+                         candidates.columns), None)
+        for i, row in enumerate(candidates.itertuples(index=False), start=1):
+            r = row._asdict()
+            rang = r.get(rank_col) if rank_col else i
+            text = "Proeftuinkandidaat"
+            if not is_missing(rang):
+                text += f" nr. {int(rang)}"
+            reden = r.get("reden")
+            if isinstance(reden, str) and reden:
+                text += ": " + (reden if len(reden) <= 180 else reden[:179].rstrip() + "…")
+            out[str(r["buurtcode"])] = text
+        return out
+    return {str(c): "Proeftuinkandidaat" for c in candidates}
+
+
+def map_from_buurten(
+    gdf: gpd.GeoDataFrame,
+    *,
+    indicators: Sequence[str | Indicator] | None = None,
+    candidates: pd.DataFrame | Iterable[str] | None = None,
+    tooltip: Sequence[str] = (),
+    title: str | None = None,
+    subtitle: str | None = None,
+    synthetic: bool = False,
+    offline: bool = True,
+    tiles: str | None = None,
+    simplify_tolerance: float | None = None,
+    max_bytes: int = MAX_BYTES,
+    precision: int = 5,
+    height: str | int = "100%",
+    prefer_canvas: bool = False,
+) -> folium.Map:
+    """Draw buurten as a folium map with one switchable choropleth per indicator.
+
+    Parameters
+    ----------
+    gdf
+        Buurten (one row each) with ``buurtcode``, ``buurtnaam`` and the indicator columns,
+        in EPSG:28992.
+    indicators
+        Columns (or :class:`Indicator`) to draw; default: those of
+        :data:`DEFAULT_INDICATORS` that have values. The first is shown on opening.
+    candidates
+        Proeftuin candidates to outline: a table with ``buurtcode`` (and optionally ``rang``
+        and ``reden``, shown in the tooltip) or buurtcodes.
+    tooltip
+        Extra columns for the tooltip (shown with their Dutch label and format).
+    title, subtitle
+        Title box (default: the gemeente name when all buurten are of one gemeente).
+    synthetic
+        Show a "synthetische demodata" banner.
+    offline
+        Inline the vendored Leaflet (True) or load it from a CDN (False).
+    tiles
+        Background tiles, e.g. ``"OpenStreetMap"``; only allowed with ``offline=False``.
+    simplify_tolerance
+        Tolerance in metres; default: the smallest of 5, 10, 20, … m for which the estimated
+        HTML size stays within ``max_bytes``.
+    max_bytes
+        Size budget for the automatic tolerance.
+    precision
+        Decimals of the coordinates.
+    height
+        Height of the map (CSS); ``"100%"`` fills a standalone page.
+    prefer_canvas
+        Draw on a canvas instead of SVG (faster with thousands of buurten).
+
+    Returns
+    -------
+    folium.Map
+        With an attribute ``woonvoorraad_info`` (dict: tolerance, indicators, n_buurten,
+        n_coordinates, n_candidates).
+    """
+    if tiles and offline:
+        raise ValueError("tiles need the network; use offline=False to add a tile layer")
+    if len(gdf) == 0:
+        raise ValueError("no buurten to draw")
+    if "buurtcode" not in gdf.columns:
+        raise KeyError("buurten need a 'buurtcode' column")
+    data = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
+    if len(data) < len(gdf):
+        logger.warning("map: %d buurten without geometry left out", len(gdf) - len(data))
+    data = data.sort_values("buurtcode", kind="mergesort")
+    inds = _resolve_indicators(data, indicators)
+    kandidaat = _candidate_texts(candidates)
+
+    fixed = [c for c in TOOLTIP_VAST if c in data.columns]
+    extra = [c for c in tooltip if c not in fixed and c not in {i.kolom for i in inds}]
+    for c in extra:
+        if c not in data.columns:
+            raise KeyError(f"tooltip column {c!r} is not in the buurten table")
+    velden = ([kolom(c).label for c in fixed] + [i.label for i in inds]
+              + [kolom(c).label for c in extra])
+
+    classes = []
+    ind_cfg = []
+    for ind in inds:
+        cls, kleuren, labels = classify(data[ind.kolom], ind)
+        classes.append(cls)
+        ind_cfg.append({"label": ind.label, "uitleg": ind.uitleg, "kleuren": kleuren,
+                        "labels": labels, "heeft_na": bool((cls < 0).any())})
+
+    def value_text(col: str, fmt: str) -> list[str]:
+        return [fmt_waarde(v, fmt, na=_NA_TEKST) for v in data[col]]
+
+    columns_text = ([value_text(c, kolom(c).formaat) for c in fixed]
+                    + [value_text(i.kolom, i.formaat) for i in inds]
+                    + [value_text(c, kolom(c).formaat) for c in extra])
+    names = (data["buurtnaam"] if "buurtnaam" in data.columns else data["buurtcode"]).astype(
+        object).where(lambda s: s.notna(), data["buurtcode"])
+    codes = data["buurtcode"].astype(str).tolist()
+    props = []
+    for j, code in enumerate(codes):
+        props.append({
+            "n": str(names.iloc[j]),
+            "v": [col[j] for col in columns_text],
+            "k": [int(c[j]) for c in classes],
+            "p": kandidaat.get(code),
+        })
+    props_bytes = len(json.dumps(props, ensure_ascii=False)) + 40 * len(props)
+
+    # geometry: the smallest tolerance that fits the budget
+    if simplify_tolerance is None:
+        budget = 0.9 * max_bytes - _ASSET_OVERHEAD - props_bytes  # 10% margin
+        raw_coords = _n_coords(data.geometry)
+        if raw_coords * _BYTES_PER_COORD <= budget * 0.5:
+            tolerance = _TOLERANTIES[0]
+        else:
+            tolerance = _TOLERANTIES[-1]
+            for tol in _TOLERANTIES:
+                n = _n_coords(simplify_buurten(
+                    data.geometry if not data.crs.is_geographic else data.geometry.to_crs(28992),
+                    tol))
+                if n * _BYTES_PER_COORD * (1 + 0.06 * len(kandidaat) / len(data)) <= budget:
+                    tolerance = tol
+                    break
+    else:
+        tolerance = float(simplify_tolerance)
+    geoms = prepare_geometries(data, tolerance=tolerance, precision=precision)
+    n_coords = _n_coords(geoms)
+    logger.debug("map: %d buurten, tolerance %.0f m, %d coordinates", len(data), tolerance,
+                 n_coords)
+
+    features = []
+    for j, (code, geom) in enumerate(zip(codes, geoms.values, strict=True)):
+        if geom is None or geom.is_empty:
+            continue
+        features.append({"type": "Feature", "id": code, "properties": props[j],
+                         "geometry": shapely.geometry.mapping(geom)})
+    collection = {"type": "FeatureCollection", "features": features}
+
+    minx, miny, maxx, maxy = geoms.total_bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12,
+                   tiles=None, control_scale=False, prefer_canvas=prefer_canvas,
+                   height=height)
+    root = m.get_root()
+    if offline:
+        m.default_js = []
+        m.default_css = []
+        js, css = leaflet_assets()
+        root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
+        root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js")
+    else:
+        m.default_js = [("leaflet", LEAFLET_CDN_JS)]
+        m.default_css = [("leaflet_css", LEAFLET_CDN_CSS)]
+        if tiles:
+            folium.TileLayer(tiles, name="Achtergrondkaart", overlay=True, control=True,
+                             opacity=0.5).add_to(m)
+    single = data["gemeentenaam"].dropna().unique() if "gemeentenaam" in data.columns else []
+    if title is None:
+        title = f"Gemeente {single[0]}" if len(single) == 1 else "Buurten"
+    root.title = html.escape(title)
+    _Titel(m, {"titel": title, "ondertitel": subtitle,
+               "banner": "SYNTHETISCHE DEMODATA — fictieve gemeenten" if synthetic else None,
+               }).add_to(m)
+
+    laag = folium.GeoJson(collection, name="Buurten", control=False, smooth_factor=0.5)
+    laag.add_to(m)
+    groepen = []
+    for i, ind in enumerate(inds):
+        g = folium.FeatureGroup(name=html.escape(ind.label), overlay=False, control=True,
+                                show=(i == 0))
+        g.add_to(m)
+        groepen.append(g)
+    if kandidaat:
+        outline = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": f["id"], "geometry": f["geometry"],
+             "properties": {"style": {"fill": False, "color": "#111111", "weight": 3.5,
+                                      "opacity": 1, "dashArray": None}}}
+            for f in features if f["id"] in kandidaat]}
+        folium.GeoJson(outline, name="Proeftuinkandidaten", overlay=True, control=True,
+                       show=True, interactive=False).add_to(m)
+    cfg = {"indicatoren": ind_cfg, "velden": velden, "n_vast": len(fixed),
+           "na_kleur": NA_KLEUR, "na_tekst": "onbekend", "leeg": "#9ecae1",
+           "geen_indicator": "Buurtgrenzen",
+           "kandidaten": "Proeftuinkandidaat" if kandidaat else None}
+    _Script(m, laag, groepen, cfg, html.escape(BRON)).add_to(m)
+    if groepen or kandidaat:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.woonvoorraad_info = {  # type: ignore[attr-defined]
+        "tolerance": tolerance, "indicators": [i.kolom for i in inds], "n_buurten": len(features),
+        "n_coordinates": n_coords, "n_candidates": len(kandidaat), "offline": offline,
+        "max_bytes": max_bytes,
+    }
+    return m
+
+
+def map_html(m: folium.Map) -> str:
+    """Render a map to a complete standalone HTML document."""
+    return m.get_root().render()
+
+
+def save_map(m: folium.Map, path: str | Path) -> Path:
+    """Write the map as a standalone HTML file, atomically.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    text = map_html(m)
+    out = write_text_atomic(path, text)
+    size = out.stat().st_size
+    budget = getattr(m, "woonvoorraad_info", {}).get("max_bytes", MAX_BYTES)
+    if size > budget:
+        logger.warning("map %s is %.1f MB, over the %.1f MB budget", out, size / 1e6,
+                       budget / 1e6)
+    logger.info("wrote map %s (%.0f kB)", out, size / 1e3)
+    return out
+
+
+def map_iframe(m: folium.Map, *, height: int = 620, title: str = "Kaart") -> str:
+    """The map as an ``<iframe srcdoc=…>`` for embedding in a report (self-contained).
+
+    Parameters
+    ----------
+    m
+        The map (rendered with ``height="100%"``).
+    height
+        Height of the frame in pixels.
+    title
+        Accessible title of the frame.
+    """
+    doc = html.escape(map_html(m), quote=True)
+    return (f'<iframe class="wv-kaart" title="{html.escape(title)}" srcdoc="{doc}" '
+            f'style="width:100%;height:{int(height)}px;border:1px solid #ccc;'
+            f'border-radius:4px" loading="eager"></iframe>')

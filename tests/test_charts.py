@@ -1,0 +1,117 @@
+"""Charts: one house style, Dutch labels, Figures without pyplot state, robust to gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from woonvoorraad import charts
+
+
+def texts(fig: Figure) -> str:
+    """All text drawn in a figure (titles, labels, ticks, annotations)."""
+    charts.fig_to_png(fig, dpi=30)  # tick labels exist only once the figure is drawn
+    out = [t.get_text() for t in fig.findobj(mpl.text.Text)]
+    return "\n".join(out)
+
+
+@pytest.fixture
+def woningen() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 2_000
+    return pd.DataFrame({
+        "bouwjaar": np.where(rng.random(n) < 0.02, np.nan, rng.integers(1880, 2024, n)),
+        "energielabel": rng.choice(["A+++", "A", "B", "C", "D", "E", "F", "G", None], n),
+        "label_bron": rng.choice(["geregistreerd", "geschat"], n),
+    })
+
+
+@pytest.fixture
+def buurten() -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    n = 30
+    frame = pd.DataFrame({
+        "buurtcode": [f"BU0001{i:04d}" for i in range(n)],
+        "buurtnaam": [f"Buurt {i}" for i in range(n)],
+        "gemeentecode": ["GM0001"] * 15 + ["GM0002"] * 15,
+        "n_woningen": rng.integers(50, 3000, n),
+        "woz_gemiddeld": rng.normal(250_000, 60_000, n),
+        "inkomen_per_inwoner": rng.normal(30_000, 5_000, n),
+    })
+    for s in charts.SCORES:
+        frame[s] = rng.random(n)
+    frame.loc[3, "financiele_ruimte"] = np.nan
+    return frame
+
+
+def all_charts(woningen: pd.DataFrame, buurten: pd.DataFrame) -> dict[str, Callable[[], Figure]]:
+    profielen = pd.DataFrame({"cluster": [1, 2], "naam": ["vergrijsd", "jong"],
+                              "n_buurten": [10, 20], "aandeel_65plus_z": [1.2, -0.6],
+                              "woz_gemiddeld_z": [-0.3, np.nan]})
+    kosten = pd.DataFrame({"buurtnaam": ["A", "B", "C"], "kosten_b_min": [1e6, 2e6, 0.0],
+                           "kosten_b_max": [3e6, 2.5e6, 0.0]})
+    return {
+        "bouwjaar": lambda: charts.bouwjaar_verdeling(woningen["bouwjaar"],
+                                                      vergelijking=woningen["bouwjaar"][::2]),
+        "labels": lambda: charts.label_verdeling(woningen, synthetisch=True),
+        "scores": lambda: charts.score_profiel(buurten.head(4)),
+        "woz": lambda: charts.woz_inkomen(buurten, gemeentecode="GM0001",
+                                          kandidaten=["BU00010001"], woz_grens=250_000),
+        "typologie": lambda: charts.typologie_profielen(profielen, markeer=[2]),
+        "kosten": lambda: charts.kosten_bandbreedte(kosten),
+    }
+
+
+def test_every_chart_is_a_figure_without_pyplot_state(woningen: pd.DataFrame,
+                                                      buurten: pd.DataFrame) -> None:
+    before = plt.get_fignums()
+    rc_before = dict(mpl.rcParams)
+    for name, make in all_charts(woningen, buurten).items():
+        fig = make()
+        assert isinstance(fig, Figure), name
+        png = charts.fig_to_png(fig, dpi=60)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n", name
+        text = texts(fig)
+        assert "Bron:" in text, name
+    assert plt.get_fignums() == before  # nothing registered with pyplot
+    assert dict(mpl.rcParams) == rc_before  # the house style does not leak
+
+
+def test_dutch_labels_and_number_formats(woningen: pd.DataFrame, buurten: pd.DataFrame) -> None:
+    figs = {k: v() for k, v in all_charts(woningen, buurten).items()}
+    t = texts(figs["bouwjaar"])
+    assert "Woningen naar bouwjaar" in t and "naoorlogs 1945–1974" in t
+    assert "vóór\n1900" in t and "onbekend: 45" in t
+    t = texts(figs["labels"])
+    assert "A+ of beter" in t and "geschat (PBL-standaardlabel)" in t
+    assert "SYNTHETISCHE DEMODATA" in t and "%" in t and "," in t
+    assert "€ 250.000" in texts(figs["woz"])
+    t = texts(figs["scores"])
+    assert "n.b." in texts(charts.score_profiel(buurten.iloc[2:5])) and "Energiebehoefte" in t
+    assert "► 2. jong (20)" in texts(figs["typologie"])
+    assert "mln" in texts(figs["kosten"])
+
+
+def test_missing_data_gives_a_clear_figure(buurten: pd.DataFrame) -> None:
+    cases = [
+        charts.bouwjaar_verdeling(pd.Series([np.nan, np.nan])),
+        charts.label_verdeling(pd.DataFrame(columns=["energielabel", "label_bron"])),
+        charts.score_profiel(pd.DataFrame()),
+        charts.woz_inkomen(buurten.assign(woz_gemiddeld=np.nan)),
+        charts.woz_inkomen(buurten.drop(columns="inkomen_per_inwoner")),
+        charts.typologie_profielen(pd.DataFrame()),
+        charts.kosten_bandbreedte(pd.DataFrame({"kosten_b_min": [0.0], "kosten_b_max": [0.0]})),
+    ]
+    for fig in cases:
+        assert "Niet beschikbaar" in texts(fig)
+
+
+def test_label_classes() -> None:
+    assert [charts._label_klasse(x) for x in ("A++++", "a", "G", None, "", "X")] == [
+        "A+ of beter", "A", "G", "onbekend", "onbekend", "onbekend"]
