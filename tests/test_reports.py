@@ -267,7 +267,7 @@ def test_unknown_parameter_is_an_error(tiny: Path, tmp_path: Path,
         render_reports(tiny, out_dir=tmp_path / "r", template=bare)
     with pytest.raises(InputError, match="not in this build"):
         render_reports(tiny, gemeenten=["Emmen"], out_dir=tmp_path / "r")
-    with pytest.raises(InputError, match="GM0114.*not in this build"):
+    with pytest.raises(InputError, match=r"GM0114.*not in this build"):
         render_reports(tiny, region="regiodeal-zuid-oost-drenthe", out_dir=tmp_path / "r")
     with pytest.raises(reports.KernelNotFoundError, match="ipykernel install"):
         render_reports(tiny, kernel_name="bestaat-niet", out_dir=tmp_path / "r")
