@@ -56,3 +56,28 @@ def test_bad_config_exit_code(tiny_bag_light: Path, tiny_buurten: Path, tmp_path
                  "--out", str(tmp_path / "o"), "--set", "periods.bogus=1", "-q"])
     assert code == 2
     assert "unknown configuration key 'periods.bogus'" in capsys.readouterr().err
+
+
+def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`woonvoorraad demo`: generate, read through the real readers, build, analyse."""
+    import pandas as pd
+
+    data = tmp_path / "data"
+    assert main(["demo", "--data-dir", str(data), "--scale", "0.05", "--no-reports", "-q"]) == 0
+    assert "[SYNTHETISCHE DEMODATA]" in capsys.readouterr().out
+    out = data / "processed" / "demo"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["synthetic"] is True
+    assert "SYNTHETISCHE DEMODATA" in manifest["data_notice"]
+    assert [i["role"] for i in manifest["inputs"]] == ["bag", "buurten", "labels", "cbs", "cbs"]
+    assert manifest["inputs"][0]["layout"] == "bag-light"
+    assert 0.3 < manifest["summary"]["label_dekking"] < 0.7
+    buurten = pd.read_parquet(out / "analyse_buurten.parquet")
+    assert buurten["trend_inwoners"].notna().any()
+    assert buurten["gemeentecode"].str.startswith("GM99").all()  # fictional codes only
+    candidates = pd.read_csv(out / "proeftuinen.csv")
+    with_target = buurten.groupby("gemeentecode")["n_doelgroep"].sum()
+    assert set(candidates["gemeentecode"]) == set(with_target[with_target > 0].index)
+    assert candidates["reden"].str.len().gt(20).all()
+    # a second run reuses the generated inputs
+    assert main(["demo", "--data-dir", str(data), "--scale", "0.05", "--no-reports", "-q"]) == 0

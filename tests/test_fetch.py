@@ -136,6 +136,22 @@ def test_fetch_emmen_then_build(srv, data_dir, tmp_path, capsys):
     assert result.analysis is not None and len(result.analysis.proeftuinen) >= 1
 
 
+def test_cli_fetch_then_cli_build_by_name(srv, data_dir, capsys):
+    """The README's two commands: `woonvoorraad fetch --gemeente Emmen`, then `build`."""
+    from woonvoorraad.cli import main
+
+    assert main(["fetch", "--gemeente", "Emmen", "--data-dir", str(data_dir), "-q"]) == 0
+    hits = srv.total_hits
+    assert main(["build", "--gemeente", "emmen", "--data-dir", str(data_dir), "-q"]) == 0
+    assert srv.total_hits == hits  # the build never touches the network
+    out = data_dir / "processed" / "GM0114"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["gemeenten"] == ["GM0114"]
+    assert manifest["summary"]["n_buurten"] == 5
+    assert (out / "proeftuinen.csv").is_file()
+    assert "GM0114" in capsys.readouterr().out
+
+
 def test_fetch_result_and_manifest(emmen, data_dir, srv):
     assert not emmen.skipped and emmen.downloads == emmen.requests > 20
     assert emmen.inputs == fetch.fetched_inputs("GM0114",

@@ -92,7 +92,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .pipeline import build
 
     raw = Path(args.data_dir or settings.data_dir) / "raw" / "demo"
-    paths = datasets.make_demo(raw, overwrite=args.regenerate)
+    if args.scale != 1.0:
+        raw = raw.with_name(f"demo-scale{args.scale:g}")
+    paths = datasets.make_demo(raw, scale=args.scale, overwrite=args.regenerate)
     out = Path(args.out or Path(args.data_dir or settings.data_dir) / "processed" / "demo")
     result = build(
         bag_path=paths["bag"], buurten_path=paths["buurten"], out=out,
@@ -127,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help=f"data folder (default {settings.data_dir})")
     p.add_argument("--out", type=Path, help="output folder (default <data-dir>/processed/demo)")
     p.add_argument("--regenerate", action="store_true", help="regenerate the demo inputs")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="size of the demo region, 0 < scale <= 1 (default 1: about 60,000 "
+                   "dwellings); smaller is faster")
     p.add_argument("--reports", type=Path, metavar="DIR",
                    help="where the reports and maps go (default reports/demo)")
     p.add_argument("--workers", type=int, default=2, help="parallel report renderers (default 2)")
