@@ -13,6 +13,10 @@ import shapely
 
 matplotlib.use("Agg")
 
+# The atheris harnesses in fuzz/ run as scripts (test_fuzz_smoke.py); pytest, with
+# --doctest-modules, must not import them.
+collect_ignore_glob = ["fuzz/fuzz_*.py", "fuzz/_harness.py"]
+
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(
     os.environ.get("WOONVOORRAAD_REALDATA", ROOT.parent / "shared" / "realdata")

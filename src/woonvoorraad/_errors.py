@@ -79,3 +79,7 @@ class HTTPStatusError(DownloadError):
     def __init__(self, message: str, *, status: int) -> None:
         self.status = status
         super().__init__(message)
+
+
+class UnsafeArchiveError(InputError):
+    """A ZIP archive is damaged, encrypted, too large, or names a path outside its folder."""

@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from tqdm.auto import tqdm
@@ -107,9 +107,17 @@ _collectors: contextvars.ContextVar[tuple[list[dict[str, Any]], ...]] = contextv
 
 
 def _remember_secret(value: str) -> None:
+    """Remember a secret, and the forms it takes in a URL (``+`` as ``%2B``, ``=`` as ``%3D``).
+
+    urllib3 logs request lines with the query as sent, percent-encoded; the redacting log
+    filter must recognise those forms too.
+    """
     if value and len(value) >= 4:
+        encoded = quote(value, safe="")
+        forms = {value, encoded, quote(value), quote_plus(value),
+                 re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), encoded)}
         with _secrets_lock:
-            _known_secrets.add(value)
+            _known_secrets.update(f for f in forms if len(f) >= 4)
 
 
 def _is_secret_param(name: str) -> bool:
@@ -394,7 +402,8 @@ def verify_cache() -> dict[str, list[str]]:
               and sha256_file(body) == meta.get("sha256"))
         report["ok" if ok else "corrupt"].append(str(body.relative_to(root)))
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name == INDEX_NAME or path.name.endswith(_SIDECAR_SUFFIX):
+        if (not path.is_file() or path.name == INDEX_NAME or path.name.endswith(_SIDECAR_SUFFIX)
+                or (path.name.startswith(".") and path.name.endswith(".lock"))):
             continue
         rel = str(path.relative_to(root))
         if path.name.startswith(".") and path.name.endswith(".part"):
@@ -476,9 +485,25 @@ def allowed_hosts() -> set[str]:
     return hosts
 
 
-def check_host(url: str, *, extra_hosts: Iterable[str] = (), what: str = "link") -> None:
-    """Raise :class:`DownloadError` unless ``url`` points at an allowed host."""
-    host = (urlsplit(url).hostname or "").lower()
+def check_host(url: str, *, extra_hosts: Iterable[str] = (), what: str = "link",
+               origin: str | None = None) -> None:
+    """Raise :class:`DownloadError` unless ``url`` is http(s) to an allowed host.
+
+    With ``origin`` (the URL that pointed here), a step down from ``https`` to ``http`` is
+    refused too: it would send the request (and a redirect's headers) in clear text.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise DownloadError(f"refusing to follow a {what} to {redact_url(url)}: only http and "
+                            f"https are allowed, not {scheme or 'a relative URL'!r}")
+    if origin is not None and urlsplit(origin).scheme.lower() == "https" and scheme == "http":
+        raise DownloadError(f"refusing to follow a {what} from https to plain http: "
+                            f"{redact_url(url)}")
+    if parts.username or parts.password:
+        raise DownloadError(f"refusing to follow a {what} with credentials in the URL: "
+                            f"{redact_url(url)}")
+    host = (parts.hostname or "").lower()
     allowed = allowed_hosts() | {h.lower() for h in extra_hosts}
     if host not in allowed:
         raise DownloadError(
@@ -532,7 +557,7 @@ def _send(method: str, url: str, *, params: Any, headers: Mapping[str, str] | No
             return resp
         target = urljoin(resp.url, location)
         resp.close()
-        check_host(target, extra_hosts=extra_hosts, what="redirect")
+        check_host(target, extra_hosts=extra_hosts, what="redirect", origin=current)
         if urlsplit(target).hostname != urlsplit(current).hostname:
             hdrs = {k: v for k, v in hdrs.items() if k.lower() not in _SECRET_HEADERS}
         if resp.status_code == 303:
@@ -780,7 +805,7 @@ def iter_pages(
             if not nxt:
                 return
             nxt = urljoin(page_url, nxt)
-            check_host(nxt, what="next link")
+            check_host(nxt, what="next link", origin=page_url)
             if nxt in seen:
                 raise DownloadError(f"{redact_url(url)}: paging loop, the next link "
                                     f"{redact_url(nxt)} was already visited")
@@ -869,6 +894,40 @@ def download(
     folder.mkdir(parents=True, exist_ok=True)
     part = folder / f".{key}{suffix}.part"
     check_host(url, extra_hosts=extra_hosts, what="download")
+    # one download per file at a time: a second process waits, then finds it in the cache
+    with _download_lock(folder / f".{key}{suffix}.lock", cache_id):
+        if settings.use_cache and not refresh:
+            hit = cached_download(source, cache_id)
+            if hit is not None:
+                return hit
+        return _download_locked(url, part=part, source=source, key=key, cache_id=cache_id,
+                                licence=licence, headers=headers, suffix=suffix,
+                                extra_hosts=extra_hosts, validate=validate, desc=desc,
+                                shown=shown)
+
+
+@contextlib.contextmanager
+def _download_lock(path: Path, cache_id: str) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (released when the process ends, however it ends)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("waiting for another process that is downloading %s", cache_id)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _download_locked(url: str, *, part: Path, source: str, key: str, cache_id: str,
+                     licence: str | None, headers: Mapping[str, str] | None, suffix: str,
+                     extra_hosts: Iterable[str], validate: Callable[[Path], None] | None,
+                     desc: str | None, shown: str) -> Path:
+    """The body of :func:`download`, run while holding the file's download lock."""
 
     def attempt() -> requests.Response:
         offset = part.stat().st_size if part.exists() else 0

@@ -1,24 +1,38 @@
-"""Crash-safe file output: temporary file, fsync, atomic rename.
+"""Crash-safe file output and safe archive input.
 
 Everything woonvoorraad writes goes through :func:`atomic_path` or :class:`OutputTransaction`,
 so a run killed at any moment leaves either the previous complete file or the new complete one,
-never a truncated file with the final name.
+never a truncated file with the final name. :class:`OutputTransaction` publishes a set of files
+with a journal: a publish that is interrupted half-way is completed (rolled forward) by the
+next run in the same folder, and leftovers of killed runs are removed then.
+
+ZIP archives (the EP-Online bulk file) are only read through :func:`open_zip_member` or
+extracted through :func:`safe_extract_zip`: member names that leave the folder (zip-slip),
+encrypted members, damaged data and members that are too large or too compressed (zip bombs)
+are refused with :class:`~woonvoorraad._errors.UnsafeArchiveError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
+import zipfile
+import zlib
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
-from ._errors import OutputLockedError
+from ._errors import OutputLockedError, UnsafeArchiveError
 
 logger = logging.getLogger(__name__)
 
@@ -101,54 +115,172 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     )
 
 
+# --------------------------------------------------------------------------------------------
+# folder locks
+
+#: Hidden temporary files of :func:`atomic_path` (``.<name>.<8 random>.part<suffix>``).
+_TEMP_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.part(\.[^.]+)?$")
+
+
+class FolderLock:
+    """An exclusive, advisory lock on a folder (``fcntl.flock`` on a hidden lock file).
+
+    The lock is released when the process ends, however it ends (a killed run never leaves
+    a stale lock behind). The lock file holds the pid of the holder, for the error message.
+
+    Parameters
+    ----------
+    folder
+        The folder to lock (created if missing).
+    name
+        Name of the lock file inside the folder.
+    what
+        What holds the lock, for the error message (e.g. ``"woonvoorraad run"``).
+    wait
+        Seconds to wait for the lock before giving up (0: fail at once).
+
+    Raises
+    ------
+    OutputLockedError
+        When another process holds the lock (after ``wait`` seconds).
+    """
+
+    def __init__(self, folder: str | Path, *, name: str = ".woonvoorraad.lock",
+                 what: str = "woonvoorraad run", wait: float = 0.0) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / name
+        self.what = what
+        self.wait = float(wait)
+        self._fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        """Take the lock; see the class docstring."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait
+        logged = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _lock_holder(fd)
+                    os.close(fd)
+                    raise OutputLockedError(
+                        f"{self.folder}: another {self.what} is writing to this folder"
+                        f"{f' (pid {holder})' if holder else ''}; lock file {self.path}; wait "
+                        f"for it to finish or choose another output folder") from None
+                if not logged:
+                    logger.warning("%s: waiting up to %.0f s for another %s to finish",
+                                   self.folder, self.wait, self.what)
+                    logged = True
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Release the lock (closing the file releases the ``flock``)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+        return self._fd is not None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lock_holder(fd: int) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 32).decode("ascii", "ignore").strip()
+        return text if text.isdigit() else ""
+    return ""
+
+
+def check_not_locked(folder: str | Path, *, name: str = ".woonvoorraad.lock",
+                     what: str = "woonvoorraad run") -> None:
+    """Raise :class:`OutputLockedError` now if another process holds ``folder``'s lock.
+
+    A run calls this before its (long) work, so that it fails at once with a clear message
+    instead of after computing everything. It takes the lock and releases it at once; the
+    publish itself takes the lock again (:class:`OutputTransaction`).
+    """
+    folder = Path(folder)
+    if not (folder / name).exists():
+        return
+    with FolderLock(folder, name=name, what=what):
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# publishing a set of outputs
+
+
 class OutputTransaction:
     """Stage a set of output files and publish them together, manifest last.
 
-    Files are written into a hidden staging folder inside ``out_dir``. :meth:`commit` moves
-    them into place one by one with :func:`os.replace` and writes the manifest as the very last
-    step, so the manifest present in ``out_dir`` always describes complete files. A lock file
-    keeps two processes from publishing into the same folder at once.
+    Files are written into a hidden staging folder inside ``out_dir``. :meth:`commit` first
+    writes a journal (the new manifest and the outputs it replaces) into the staging folder,
+    then moves the files into place one by one with :func:`os.replace`, removes outputs of the
+    previous manifest that this run did not produce, and writes the manifest as the very last
+    step. So the manifest present in ``out_dir`` always describes complete files; during the
+    publish there is no manifest at all.
+
+    A run killed during the publish leaves its journal behind; the next transaction in the
+    same folder finishes that publish (rolls it forward) before it starts, so the folder ends
+    with the complete new outputs. Staging folders of runs killed before their publish, and
+    temporary files of :func:`atomic_path`, are removed then. A :class:`FolderLock` keeps two
+    processes from publishing into the same folder at once.
 
     Parameters
     ----------
     out_dir
         The output folder.
+    lock_wait
+        Seconds to wait for another run's publish to finish before giving up with
+        :class:`OutputLockedError` (default: fail at once).
     """
 
     LOCK_NAME = ".woonvoorraad.lock"
+    JOURNAL_NAME = ".commit.json"
 
-    def __init__(self, out_dir: str | Path) -> None:
+    def __init__(self, out_dir: str | Path, *, lock_wait: float = 0.0) -> None:
         self.out_dir = Path(out_dir)
         self.staging: Path | None = None
-        self._lock_fd: int | None = None
+        self._lock = FolderLock(self.out_dir, name=self.LOCK_NAME, what="woonvoorraad run",
+                                wait=lock_wait)
         self.files: list[str] = []
+        self.recovered: list[str] = []
 
     def __enter__(self) -> OutputTransaction:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._acquire_lock()
-        self.staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.out_dir))
-        return self
-
-    def _acquire_lock(self) -> None:
-        import fcntl
-
-        lock_path = self.out_dir / self.LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock.acquire()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise OutputLockedError(
-                f"{self.out_dir}: another woonvoorraad run is writing to this folder "
-                f"(lock file {lock_path}); wait for it to finish or choose another --out"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+            self.recovered = recover(self.out_dir, _locked=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.out_dir))
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
 
     def path(self, name: str) -> Path:
         """Return the staging path for output ``name`` (a relative file name)."""
         assert self.staging is not None, "use OutputTransaction as a context manager"
+        _check_relative(name)
         p = self.staging / name
         p.parent.mkdir(parents=True, exist_ok=True)
         if name not in self.files:
@@ -159,28 +291,377 @@ class OutputTransaction:
         """Publish the staged files, then write ``manifest`` with their sizes and hashes."""
         assert self.staging is not None
         outputs = []
-        # remove the old manifest first: between here and the new manifest, no manifest
-        # claims files that are being replaced
-        (self.out_dir / manifest_name).unlink(missing_ok=True)
         for name in self.files:
             src = self.staging / name
-            if not src.exists():
+            if not src.is_file():
                 continue
-            dst = self.out_dir / name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            entry = {"path": name, "size": src.stat().st_size, "sha256": sha256_file(src)}
-            if dst.is_dir() and not src.is_dir():
-                shutil.rmtree(dst)
-            os.replace(src, dst)
-            outputs.append(entry)
-        _fsync_dir(self.out_dir)
-        manifest = {**manifest, "outputs": outputs}
-        write_json_atomic(self.out_dir / manifest_name, manifest)
+            _fsync_file(src)  # the data is on disk before any rename makes it visible
+            outputs.append({"path": name, "size": src.stat().st_size,
+                            "sha256": sha256_file(src)})
+        new = {o["path"] for o in outputs}
+        stale = [p for p in _manifest_outputs(self.out_dir / manifest_name)
+                 if p not in new and p != manifest_name]
+        journal = {"manifest_name": manifest_name, "manifest": {**manifest, "outputs": outputs},
+                   "remove": stale, "pid": os.getpid(),
+                   "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        write_json_atomic(self.staging / self.JOURNAL_NAME, journal)
+        _fsync_dir(self.staging)
+        _publish(self.out_dir, self.staging, _read_journal(self.staging / self.JOURNAL_NAME))
         logger.info("wrote %d outputs and %s to %s", len(outputs), manifest_name, self.out_dir)
 
     def __exit__(self, *exc: object) -> None:
-        if self.staging is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        try:
+            if self.staging is not None:
+                shutil.rmtree(self.staging, ignore_errors=True)
+        finally:
+            self._lock.release()
+
+
+def _check_relative(name: str) -> PurePosixPath:
+    rel = PurePosixPath(str(name).replace("\\", "/"))
+    if rel.is_absolute() or not rel.parts or ".." in rel.parts or rel.parts[0].endswith(":"):
+        raise ValueError(f"output name {name!r} must be a relative path inside the folder")
+    return rel
+
+
+def _fsync_file(path: Path) -> None:
+    with contextlib.suppress(OSError), path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _manifest_outputs(path: Path) -> list[str]:
+    """Output paths listed by an existing manifest (empty when absent or unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [str(o["path"]) for o in data.get("outputs", []) if isinstance(o, dict)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+def _read_journal(path: Path) -> dict[str, Any]:
+    journal = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(journal, dict) or "manifest" not in journal:
+        raise ValueError(f"{path}: not a woonvoorraad commit journal")
+    return journal
+
+
+def _publish(out_dir: Path, staging: Path, journal: dict[str, Any]) -> None:
+    """Move the staged outputs of ``journal`` into ``out_dir``; write its manifest last.
+
+    Idempotent: an output already moved (by an earlier, interrupted call) is left in place, so
+    the same journal can be published again after a crash.
+    """
+    manifest = journal["manifest"]
+    manifest_name = str(journal.get("manifest_name") or "manifest.json")
+    _check_relative(manifest_name)
+    # no manifest while files are being replaced: none can claim a half-replaced set
+    (out_dir / manifest_name).unlink(missing_ok=True)
+    _fsync_dir(out_dir)
+    for entry in manifest.get("outputs", []):
+        rel = _check_relative(entry["path"])
+        src, dst = staging / rel, out_dir / rel
+        if not src.exists():
+            continue  # moved by an earlier attempt
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if dst.is_dir() and not src.is_dir():
+            shutil.rmtree(dst)
+        os.replace(src, dst)
+    for name in journal.get("remove", []):
+        with contextlib.suppress(ValueError):
+            rel = _check_relative(name)
+            target = out_dir / rel
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+                logger.info("%s: removed %s, an output of the previous run that this run "
+                            "does not produce", out_dir, rel)
+    _fsync_dir(out_dir)
+    for entry in manifest.get("outputs", []):
+        dst = out_dir / entry["path"]
+        if not dst.is_file() or dst.stat().st_size != entry["size"]:
+            raise OSError(f"{dst}: missing or of the wrong size after publishing; the "
+                          f"manifest is not written")
+    write_json_atomic(out_dir / manifest_name, manifest)
+
+
+def recover(out_dir: str | Path, *, _locked: bool = False) -> list[str]:
+    """Finish or clean up what killed runs left in ``out_dir``; return what was done.
+
+    * A staging folder with a commit journal is a publish that was interrupted: it is
+      completed (the remaining files are moved, the manifest is written).
+    * A staging folder without a journal belongs to a run killed before its publish: it is
+      removed, and so are hidden temporary files of :func:`atomic_path`.
+
+    Takes the folder lock unless the caller holds it.
+    """
+    out = Path(out_dir)
+    if not out.is_dir():
+        return []
+    if not _locked:
+        with FolderLock(out, name=OutputTransaction.LOCK_NAME):
+            return recover(out, _locked=True)
+    done: list[str] = []
+    stagings = sorted((p for p in out.iterdir() if p.is_dir() and p.name.startswith(".staging-")),
+                      key=lambda p: p.stat().st_mtime)
+    for staging in stagings:
+        journal_path = staging / OutputTransaction.JOURNAL_NAME
+        journal = None
+        if journal_path.is_file():
+            try:
+                journal = _read_journal(journal_path)
+            except (OSError, ValueError):
+                journal = None
+        if journal is not None:
+            logger.warning("%s: completing the publish of an interrupted run (pid %s, %s)",
+                           out, journal.get("pid"), journal.get("created"))
+            try:
+                _publish(out, staging, journal)
+                done.append(f"completed {staging.name}")
+            except (OSError, KeyError, TypeError, ValueError) as exc:
+                # the folder holds no manifest now: nothing claims the mixed files
+                logger.error("%s: cannot complete the interrupted publish (%s); the folder "
+                             "has no manifest until the next successful run", out, exc)
+                done.append(f"abandoned {staging.name}")
+        else:
+            logger.info("%s: removing %s, left by a run that was stopped before it published",
+                        out, staging.name)
+            done.append(f"removed {staging.name}")
+        shutil.rmtree(staging, ignore_errors=True)
+    done.extend(f"removed {name}" for name in remove_temp_files(out))
+    return done
+
+
+def remove_temp_files(folder: str | Path) -> list[str]:
+    """Remove the hidden temporary files of :func:`atomic_path` (and of report notebooks)
+    that killed processes left in ``folder``; return their names.
+
+    Only call this while holding the folder's lock: a running writer's temporary file looks
+    the same.
+    """
+    removed = []
+    for p in Path(folder).iterdir():
+        if p.is_file() and _TEMP_FILE.match(p.name):
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return removed
+
+
+# --------------------------------------------------------------------------------------------
+# ZIP archives
+
+#: Largest uncompressed size of one ZIP member that is read (the EP-Online bulk CSV is 1–2 GB).
+MAX_ZIP_MEMBER_BYTES: int = 16 * 2**30
+
+#: Largest compression ratio (uncompressed / compressed) of a member over 10 MB; real CSVs
+#: compress 5–15 times, a zip bomb a thousand times.
+MAX_ZIP_RATIO: float = 100.0
+
+_READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
+                               zipfile.ZIP_LZMA})
+
+#: Members smaller than this are not checked for their compression ratio.
+_RATIO_MIN_BYTES = 10 * 2**20
+
+
+def zip_member_problem(info: zipfile.ZipInfo, *, max_bytes: int | None = None,
+                       max_ratio: float | None = None) -> str | None:
+    """Why a ZIP member must not be read or extracted, or None when it is fine.
+
+    Parameters
+    ----------
+    info
+        The member.
+    max_bytes, max_ratio
+        Limits (default :data:`MAX_ZIP_MEMBER_BYTES`, :data:`MAX_ZIP_RATIO`).
+
+    Examples
+    --------
+    >>> zip_member_problem(zipfile.ZipInfo("../../etc/passwd"))
+    "member name '../../etc/passwd' leads outside the folder"
+    >>> zip_member_problem(zipfile.ZipInfo("labels/v5.csv")) is None
+    True
+    """
+    name = info.filename
+    max_bytes = MAX_ZIP_MEMBER_BYTES if max_bytes is None else max_bytes
+    max_ratio = MAX_ZIP_RATIO if max_ratio is None else max_ratio
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    ratio = info.file_size / max(info.compress_size, 1)
+    checks = (
+        (not name or "\x00" in name or name.startswith(("/", "\\")) or ".." in parts
+         or bool(re.match(r"^[A-Za-z]:", name)),
+         f"member name {name!r} leads outside the folder"),
+        (stat.S_ISLNK(info.external_attr >> 16), f"member {name!r} is a symbolic link"),
+        (bool(info.flag_bits & (0x1 | 0x40)), f"member {name!r} is encrypted"),
+        (bool(info.flag_bits & 0x20) or info.compress_type not in _READABLE_METHODS,
+         f"member {name!r} uses a ZIP feature that cannot be read (compression method "
+         f"{info.compress_type}, flags 0x{info.flag_bits:x})"),
+        (info.file_size > max_bytes,
+         f"member {name!r} would unpack to {info.file_size / 2**30:.1f} GiB, over the limit "
+         f"of {max_bytes / 2**30:.1f} GiB"),
+        (info.file_size >= _RATIO_MIN_BYTES and ratio > max_ratio,
+         f"member {name!r} is compressed {ratio:.0f} times (limit {max_ratio:.0f}); a zip "
+         f"bomb?"),
+    )
+    return next((message for bad, message in checks if bad), None)
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError,
+            NotImplementedError, RuntimeError) as exc:
+        raise UnsafeArchiveError(f"damaged or truncated ZIP file ({exc}); download it again",
+                                 path=path) from None
+
+
+class _GuardedReader(io.RawIOBase):
+    """A ZIP member stream whose read errors become :class:`UnsafeArchiveError`."""
+
+    def __init__(self, raw: IO[bytes], *, path: Path, name: str, limit: int) -> None:
+        super().__init__()
+        self._raw, self._path, self._name, self._limit = raw, path, name, limit
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        try:
+            data = self._raw.read(len(b))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise UnsafeArchiveError(f"ZIP member {self._name!r} is damaged after byte "
+                                     f"{self.bytes_read} ({exc}); download it again",
+                                     path=self._path) from None
+        self.bytes_read += len(data)
+        if self.bytes_read > self._limit:
+            raise UnsafeArchiveError(f"ZIP member {self._name!r} unpacks to more than "
+                                     f"{self._limit} bytes", path=self._path)
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._raw.close()
+        super().close()
+
+
+def zip_members(path: str | Path, *, max_bytes: int | None = None,
+                max_ratio: float | None = None) -> list[zipfile.ZipInfo]:
+    """The members of a ZIP file, after checking every one with :func:`zip_member_problem`.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        The file is not a readable ZIP, or a member is unsafe.
+    """
+    p = Path(path)
+    with _open_zip(p) as zf:
+        infos = zf.infolist()
+    for info in infos:
+        problem = zip_member_problem(info, max_bytes=max_bytes, max_ratio=max_ratio)
+        if problem:
+            raise UnsafeArchiveError(f"refusing this ZIP: {problem}", path=p)
+    return infos
+
+
+@contextlib.contextmanager
+def open_zip_member(path: str | Path, *, suffix: str = ".csv", max_bytes: int | None = None,
+                    max_ratio: float | None = None) -> Iterator[IO[bytes]]:
+    """Open the one member of a ZIP whose name ends in ``suffix``, as a checked byte stream.
+
+    Nothing is extracted to disk. Every member is checked first (:func:`zip_members`); while
+    reading, damaged data (CRC or deflate errors, truncation) raises
+    :class:`UnsafeArchiveError` naming the file instead of a ``zlib`` or ``zipfile`` error.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        Damaged, encrypted, unsafe or oversized archive.
+    InputError
+        Not exactly one member ends in ``suffix``.
+    """
+    from ._errors import InputError
+
+    p = Path(path)
+    infos = zip_members(p, max_bytes=max_bytes, max_ratio=max_ratio)
+    members = [m for m in infos if m.filename.lower().endswith(suffix) and not m.is_dir()]
+    if len(members) != 1:
+        raise InputError(f"ZIP must hold exactly one {suffix} file, found {len(members)}"
+                         + (f" ({', '.join(m.filename for m in members[:5])})" if members else ""),
+                         path=p)
+    member = members[0]
+    limit = MAX_ZIP_MEMBER_BYTES if max_bytes is None else max_bytes
+    with _open_zip(p) as zf:
+        try:
+            raw = zf.open(member)
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+                ValueError, OSError) as exc:
+            raise UnsafeArchiveError(f"cannot read ZIP member {member.filename!r}: {exc}",
+                                     path=p) from None
+        stream = io.BufferedReader(_GuardedReader(raw, path=p, name=member.filename,
+                                                  limit=limit), buffer_size=1 << 20)
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+
+def safe_extract_zip(path: str | Path, dest: str | Path, *, max_bytes: int | None = None,
+                     max_ratio: float | None = None, max_members: int = 10_000) -> list[Path]:
+    """Extract a ZIP into ``dest`` safely; return the files written.
+
+    Every member is checked first (no path outside ``dest``, no links, no encryption, size
+    and compression-ratio limits, at most ``max_members`` members and ``max_bytes`` in
+    total); each file is written atomically, so an interrupted extraction leaves no
+    truncated file. woonvoorraad itself never needs this (it streams the CSV out of the
+    EP-Online ZIP with :func:`open_zip_member`); it is here for callers who do.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        The archive is damaged or unsafe; nothing is written then.
+    """
+    p, root = Path(path), Path(dest).resolve()
+    infos = zip_members(p, max_bytes=max_bytes, max_ratio=max_ratio)
+    total_limit = MAX_ZIP_MEMBER_BYTES if max_bytes is None else max_bytes
+    if len(infos) > max_members:
+        raise UnsafeArchiveError(f"refusing this ZIP: {len(infos)} members (limit "
+                                 f"{max_members})", path=p)
+    if sum(i.file_size for i in infos) > total_limit:
+        raise UnsafeArchiveError("refusing this ZIP: its members unpack to more than "
+                                 f"{total_limit} bytes together", path=p)
+    for info in infos:
+        target = (root / info.filename).resolve()
+        if root not in target.parents and not (info.is_dir() and target == root):
+            raise UnsafeArchiveError(f"refusing this ZIP: member {info.filename!r} is not a "
+                                     f"file inside {root}", path=p)
+    files = {(root / i.filename).resolve() for i in infos if not i.is_dir()}
+    folders = {q for i in infos for q in (root / i.filename).resolve().parents} | {
+        (root / i.filename).resolve() for i in infos if i.is_dir()}
+    clash = sorted(files & folders)
+    if clash:
+        raise UnsafeArchiveError(f"refusing this ZIP: {clash[0].relative_to(root)} is both a "
+                                 f"file and a folder in it", path=p)
+    written: list[Path] = []
+    with _open_zip(p) as zf:
+        for info in infos:
+            target = (root / info.filename).resolve()
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            if target.is_dir():
+                raise UnsafeArchiveError(f"member {info.filename!r} would replace the folder "
+                                         f"{target}", path=p)
+            with atomic_path(target) as tmp, tmp.open("wb") as out:
+                try:
+                    with zf.open(info) as src:
+                        shutil.copyfileobj(_GuardedReader(src, path=p, name=info.filename,
+                                                          limit=info.file_size), out,
+                                           1 << 20)
+                except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+                        NotImplementedError, ValueError, OSError) as exc:
+                    if isinstance(exc, UnsafeArchiveError):
+                        raise
+                    raise UnsafeArchiveError(f"ZIP member {info.filename!r} is damaged "
+                                             f"({exc})", path=p) from None
+            written.append(target)
+    return written

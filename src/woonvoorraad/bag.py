@@ -21,9 +21,14 @@ national file is never read whole for one gemeente.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
+import queue
 import re
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -48,7 +53,7 @@ PAND_LAYER = "pand"
 VBO_LAYER = "verblijfsobject"
 
 _ID_PREFIX = re.compile(r"NL\.IMBAG\.[A-Za-z]+\.")
-_PLAIN_ID = r"^\d{16}$"
+_WKB_CHUNK = 500_000
 
 #: Columns read per layout and layer: canonical name -> source name.
 _COLUMNS: dict[str, dict[str, dict[str, str]]] = {
@@ -156,7 +161,8 @@ def normalise_ids(values: pd.Series) -> pd.Series:
 def _normalise_ids_arrow(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """:func:`normalise_ids` in Arrow: no Python string objects, fast when nothing changes."""
     s = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-    if pc.all(pc.match_substring_regex(s, _PLAIN_ID)).as_py() is not False:
+    plain = pc.and_(pc.equal(pc.utf8_length(s), 16), pc.utf8_is_digit(s))
+    if pc.all(plain).as_py() is not False:
         return s  # the national files: every id is already 16 digits
     s = pc.utf8_trim_whitespace(s)
     s = pc.replace_substring_regex(s, _ID_PREFIX.pattern, "")
@@ -165,10 +171,41 @@ def _normalise_ids_arrow(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Ch
     return pc.if_else(single, pc.utf8_lpad(s, 16, "0"), s)
 
 
+def _int_ids(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """16-digit ids as int64 (a one-to-one mapping), or None when any id is not like that."""
+    s = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+    if s.null_count:
+        return None
+    plain = pc.all(pc.and_(pc.equal(pc.utf8_length(s), 16), pc.utf8_is_digit(s))).as_py()
+    if plain is False:
+        return None
+    return np.asarray(pc.cast(s, pa.int64()))
+
+
 def _str_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
     """An Arrow string array as a pandas ``str`` Series (no copy into Python objects)."""
     return values.to_pandas() if isinstance(values, pa.ChunkedArray) else pa.chunked_array(
         [values]).to_pandas()
+
+
+def _duplicated(ids: pd.Series, keep: Literal["first", False] = "first") -> pd.Series:
+    """``ids.duplicated(keep)``, on int64 when the ids are plain 16-digit numbers (fast)."""
+    as_int = _int_ids(pa.array(ids.astype("str").array)) if len(ids) else None
+    if as_int is None:
+        return ids.duplicated(keep=keep)
+    return pd.Series(pd.Index(as_int).duplicated(keep=keep), index=ids.index)
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the operating system (Arrow's pool; glibc's heap on Linux).
+
+    Large builds free gigabytes between steps; without this the freed memory stays in the
+    allocators and adds to the peak of the next step.
+    """
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _covers(bbox: BBox | None, info: dict[str, Any]) -> bool:
@@ -208,35 +245,88 @@ def _read_arrow(path: Path, layer: str, columns: list[str], info: dict[str, Any]
     return table, meta.get("geometry_name") or "wkb_geometry"
 
 
-def _geometries(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Shapely geometries from a WKB column.
+def _point_xy(col: pa.Array) -> np.ndarray | None:
+    """x, y of a WKB column of plain little-endian 2D points (21 bytes each), else None."""
+    n = len(col)
+    if not n or col.null_count or pa.types.is_large_binary(col.type):
+        return None
+    bufs = col.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1, offset=col.offset * 4)
+    if offsets[-1] - offsets[0] != 21 * n or not np.all(np.diff(offsets) == 21):
+        return None
+    rec = np.frombuffer(bufs[2], dtype=np.uint8, count=21 * n,
+                        offset=int(offsets[0])).reshape(n, 21)
+    if not (np.all(rec[:, 0] == 1) and np.all(rec[:, 1:5].view("<u4").ravel() == 1)):
+        return None
+    return rec[:, 5:21].copy().view("<f8")
 
-    Plain little-endian 2D points (21 bytes each, what a BAG unit layer holds) are decoded with
-    numpy and built with :func:`shapely.points`; anything else goes through
-    :func:`shapely.from_wkb`.
+
+def _geometries(column: pa.ChunkedArray | pa.Array, row_mask: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Shapely geometries from a WKB column (only the rows in ``row_mask``).
+
+    Plain little-endian 2D points (what a BAG unit layer holds) are decoded with numpy and
+    built with :func:`shapely.points`; anything else goes through :func:`shapely.from_wkb`,
+    in chunks so that the temporary Python ``bytes`` objects stay few.
     """
     col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    n = len(col)
-    if n and col.null_count == 0 and not pa.types.is_large_binary(col.type):
-        bufs = col.buffers()
-        offsets = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1, offset=col.offset * 4)
-        if offsets[-1] - offsets[0] == 21 * n and np.all(np.diff(offsets) == 21):
-            rec = np.frombuffer(bufs[2], dtype=np.uint8, count=21 * n,
-                                offset=int(offsets[0])).reshape(n, 21)
-            if np.all(rec[:, 0] == 1) and np.all(rec[:, 1:5].view("<u4").ravel() == 1):
-                xy = rec[:, 5:21].copy().view("<f8")
-                return shapely.points(xy)
-    return shapely.from_wkb(np.asarray(col.to_numpy(zero_copy_only=False)))
+    xy = _point_xy(col)
+    if xy is not None:
+        return shapely.points(xy if row_mask is None else xy[row_mask])
+    parts = []
+    for lo in range(0, len(col), _WKB_CHUNK):
+        chunk = col.slice(lo, _WKB_CHUNK)
+        if row_mask is not None:
+            chunk = chunk.filter(pa.array(row_mask[lo:lo + _WKB_CHUNK]))
+        parts.append(shapely.from_wkb(np.asarray(chunk.to_numpy(zero_copy_only=False))))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=object)
+
+
+def _coordinates(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """(n, 2) x, y of unit points (NaN where missing or empty), without shapely objects.
+
+    Plain 2D points are read straight from the WKB; other geometries follow the unit rule of
+    :func:`read_verblijfsobjecten` (a multi-point gives its first point).
+    """
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    xy = _point_xy(col)
+    if xy is not None:
+        return xy
+    out = np.full((len(col), 2), np.nan)
+    for lo in range(0, len(col), _WKB_CHUNK):
+        geoms = shapely.from_wkb(np.asarray(col.slice(lo, _WKB_CHUNK).to_numpy(
+            zero_copy_only=False)))
+        multi = shapely.get_type_id(geoms) == 4
+        geoms[multi] = shapely.get_geometry(geoms[multi], 0)
+        out[lo:lo + len(geoms), 0] = shapely.get_x(geoms)
+        out[lo:lo + len(geoms), 1] = shapely.get_y(geoms)
+    return out
 
 
 def _frame(table: pa.Table, geom_col: str, path: Path, layer: str,
-           mapping: dict[str, str], row_mask: np.ndarray | None = None) -> gpd.GeoDataFrame:
-    """Arrow table -> GeoDataFrame with canonical column names; current rows only."""
+           mapping: dict[str, str], *, row_mask: np.ndarray | None = None,
+           geometry: bool | None = True, keep_voorkomen: bool = False) -> pd.DataFrame:
+    """Arrow table -> GeoDataFrame with canonical column names; current rows only.
+
+    With ``geometry=False`` a plain DataFrame with ``x`` and ``y`` columns (points only); with
+    ``geometry=None`` no geometry at all.
+    """
+    attrs = table.drop_columns([geom_col])
     if row_mask is not None:
-        table = table.filter(pa.array(row_mask))
-    geoms = _geometries(table.column(geom_col))
-    df = table.drop_columns([geom_col]).to_pandas()
-    gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=_validate.RD_NEW)
+        attrs = attrs.filter(pa.array(row_mask))
+    df = attrs.to_pandas()
+    del attrs
+    if geometry:
+        gdf: pd.DataFrame = gpd.GeoDataFrame(
+            df, geometry=_geometries(table.column(geom_col), row_mask), crs=_validate.RD_NEW)
+    elif geometry is None:
+        gdf = df
+    else:
+        xy = _coordinates(table.column(geom_col))
+        if row_mask is not None:
+            xy = xy[row_mask]
+        df["x"], df["y"] = xy[:, 0], xy[:, 1]
+        gdf = df
     if "eindgeldigheid" in gdf.columns:
         ended = gdf["eindgeldigheid"].notna()
         if ended.any():
@@ -248,7 +338,8 @@ def _frame(table: pa.Table, geom_col: str, path: Path, layer: str,
     if "voorkomenidentificatie" in gdf.columns:
         id_col = "pand_id" if layer == PAND_LAYER else "vbo_id"
         gdf = gdf.sort_values("voorkomenidentificatie").drop_duplicates(id_col, keep="last")
-        gdf = gdf.drop(columns=["voorkomenidentificatie"])
+        if not keep_voorkomen:
+            gdf = gdf.drop(columns=["voorkomenidentificatie"])
     return gdf.drop(columns=[c for c in ("eindgeldigheid",) if c in gdf.columns])
 
 
@@ -304,28 +395,117 @@ def read_panden(
                               bouwjaar_range=bouwjaar_range)
 
 
-def _panden_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
-                       mapping: dict[str, str], *, bouwjaar_range: tuple[int, int],
-                       keep_ids: pa.Array | None = None) -> gpd.GeoDataFrame:
-    """Canonical panden from an Arrow table; with ``keep_ids`` only those panden."""
-    n_all = table.num_rows
+def _implausible(table: pa.Table | pa.RecordBatch, mapping: dict[str, str],
+                 bouwjaar_range: tuple[int, int]) -> tuple[int, set[int]]:
+    """Implausible build years in a table: their number and some of the values."""
     src = mapping["bouwjaar"]
-    if src in table.column_names:
-        lo, hi = bouwjaar_range
-        years = pc.cast(table.column(src), pa.float64(), safe=False) if pa.types.is_integer(
-            table.column(src).type) or pa.types.is_floating(table.column(src).type) else \
-            pa.array(pd.to_numeric(table.column(src).to_pandas(), errors="coerce"))
-        bad = pc.and_(pc.is_valid(years), pc.or_(pc.less(years, lo), pc.greater(years, hi)))
-        n_bad = pc.sum(bad).as_py() or 0
-        if n_bad:
-            examples = sorted({int(v) for v in pc.filter(years, bad).to_pylist()})[:5]
-            logger.warning("%s: %d panden have an implausible bouwjaar (e.g. %s); treated as "
-                           "unknown", p.name, n_bad, examples)
+    if src not in table.column_names:
+        return 0, set()
+    col = table.column(src)
+    lo, hi = bouwjaar_range
+    years = pc.cast(col, pa.float64(), safe=False) if (
+        pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) else \
+        pa.array(pd.to_numeric(col.to_pandas(), errors="coerce"))
+    bad = pc.and_(pc.is_valid(years), pc.or_(pc.less(years, lo), pc.greater(years, hi)))
+    n_bad = pc.sum(bad).as_py() or 0
+    examples = {int(v) for v in pc.filter(years, bad).to_pylist()[:1000]} if n_bad else set()
+    return n_bad, examples
+
+
+def _keep_mask(pand_ids: pa.Array | pa.ChunkedArray, keep_ids: pa.Array | pd.Index
+               ) -> np.ndarray:
+    """Which pand ids are in ``keep_ids`` (an Arrow array, or an int64 Index from
+    :func:`_keep_index`)."""
+    ids = _normalise_ids_arrow(pand_ids)
+    index = keep_ids if isinstance(keep_ids, pd.Index) else _keep_index(keep_ids)
+    if index.dtype == np.int64:
+        as_int = _int_ids(ids)
+        if as_int is not None:
+            return index.get_indexer(as_int) >= 0 if len(index) else \
+                np.zeros(len(as_int), dtype=bool)
+        index = pd.Index(np.char.zfill(index.to_numpy().astype(str), 16), dtype=object)
+    values = pa.array(index.to_numpy(), type=pa.string())
+    return np.asarray(pc.fill_null(pc.is_in(ids, value_set=values), False))
+
+
+def _keep_index(keep_ids: pa.Array) -> pd.Index:
+    """A lookup index of pand ids: int64 when they are plain 16-digit ids."""
+    keep = pc.drop_null(keep_ids)
+    as_int = _int_ids(keep)
+    if as_int is not None:
+        return pd.Index(as_int)
+    return pd.Index(pa.chunked_array([keep]).to_pandas(), dtype=object)
+
+
+def _read_panden_filtered(p: Path, columns: list[str], info: dict[str, Any], mapping: dict[
+        str, str], *, bbox: BBox | None, keep_ids: pa.Array, bouwjaar_range: tuple[int, int]
+                          ) -> tuple[pa.Table, str, tuple[int, int, set[int]]]:
+    """Stream the pand layer and keep only the panden in ``keep_ids``.
+
+    GDAL reads the batches in a background thread (outside the GIL) while this thread
+    filters them, so the whole layer is never in memory: only the footprints the build
+    needs. Returns the filtered table, the geometry column and what :func:`_panden_from_arrow`
+    logs about the panden read.
+    """
+    if _covers(bbox, info):
+        bbox = None
+    index = _keep_index(keep_ids)
+    kept: list[pa.RecordBatch] = []
+    n_all, n_bad, examples = 0, 0, set()
+    with pyogrio.open_arrow(p, layer=PAND_LAYER, columns=columns, bbox=bbox,
+                            use_pyarrow=True, batch_size=131_072) as (meta, reader):
+        geom_col = meta.get("geometry_name") or "wkb_geometry"
+        batches: queue.Queue[Any] = queue.Queue(maxsize=4)
+
+        def produce() -> None:
+            try:
+                for batch in reader:
+                    batches.put(batch)
+            except BaseException as exc:  # handed to the consumer
+                batches.put(exc)
+            finally:
+                batches.put(None)
+
+        thread = threading.Thread(target=produce, name="woonvoorraad-pand-reader",
+                                  daemon=True)
+        thread.start()
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                thread.join()
+                raise item
+            n_all += item.num_rows
+            bad, ex = _implausible(item, mapping, bouwjaar_range)
+            n_bad += bad
+            examples |= ex
+            kept.append(item.filter(pa.array(_keep_mask(item.column(mapping["pand_id"]),
+                                                        index))))
+        thread.join()
+        schema = reader.schema
+    table = pa.Table.from_batches(kept, schema=schema)
+    return table, geom_col, (n_all, n_bad, examples)
+
+
+def _panden_from_arrow(table: pa.Table | list[pa.Table], geom_col: str, p: Path,
+                       layout: Layout, mapping: dict[str, str], *,
+                       bouwjaar_range: tuple[int, int],
+                       keep_ids: pa.Array | None = None,
+                       read: tuple[int, int, set[int]] | None = None) -> gpd.GeoDataFrame:
+    """Canonical panden from an Arrow table; with ``keep_ids`` only those panden.
+
+    ``table`` may be a one-item list, which is emptied: the table is then freed as soon as
+    its footprints are decoded instead of when the caller returns. ``read`` gives the panden
+    read, implausible build years and examples when the table was already filtered.
+    """
+    if isinstance(table, list):
+        table = table.pop()
+    n_all, n_bad, examples = read if read is not None else (
+        table.num_rows, *_implausible(table, mapping, bouwjaar_range))
+    if n_bad:
+        logger.warning("%s: %d panden have an implausible bouwjaar (e.g. %s); treated as "
+                       "unknown", p.name, n_bad, sorted(examples)[:5])
     row_mask = None
-    if keep_ids is not None and n_all:
-        ids = _normalise_ids_arrow(table.column(mapping["pand_id"]))
-        row_mask = pc.is_in(ids, value_set=keep_ids).to_numpy(zero_copy_only=False)
-        row_mask &= True  # writable copy
+    if keep_ids is not None and table.num_rows:
+        row_mask = _keep_mask(table.column(mapping["pand_id"]), keep_ids)
     gdf = _frame(table, geom_col, p, PAND_LAYER, mapping, row_mask=row_mask)
     del table
     gdf["pand_id"] = _str_series(_normalise_ids_arrow(pa.array(gdf["pand_id"].array)
@@ -337,12 +517,12 @@ def _panden_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
     gdf["status"] = gdf["status"].astype("category")
     keep = ["pand_id", "bouwjaar", "status"] + (["uuid"] if "uuid" in gdf.columns else [])
     out = gdf[[*keep, "geometry"]].reset_index(drop=True)
-    dup = out["pand_id"].duplicated()
+    dup = _duplicated(out["pand_id"])
     if dup.any():
         logger.warning("%s: %d duplicate pand ids; keeping the first of each", p.name,
                        int(dup.sum()))
         out = out.loc[~dup].reset_index(drop=True)
-    if keep_ids is None:
+    if n_all == len(out):
         logger.info("read %d panden from %s (%s layout)", len(out), p.name, layout)
     else:
         logger.info("read %d panden from %s (%s layout); %d others hold no unit of the input "
@@ -384,14 +564,26 @@ def read_verblijfsobjecten(
 
 
 def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
-                    mapping: dict[str, str]) -> gpd.GeoDataFrame:
-    gdf = _frame(table, geom_col, p, VBO_LAYER, mapping)
+                    mapping: dict[str, str], *, points: bool = True) -> pd.DataFrame:
+    """Canonical units from an Arrow table; ``points=False``: ``x``/``y`` instead of points.
+
+    Without history rows, ids are normalised and units listed once per pand are merged in
+    Arrow before the conversion to pandas (one filtered copy instead of several); a merged
+    unit keeps the place of its first row.
+    """
+    row_mask = None
+    merged_in_arrow = layout != "ogc" and not (
+        {"eindgeldigheid", "voorkomenidentificatie"} & set(table.column_names))
+    if merged_in_arrow:
+        table, row_mask = _merge_in_arrow(table, mapping)
+    gdf = _frame(table, geom_col, p, VBO_LAYER, mapping, row_mask=row_mask, geometry=points)
     del table
-    gdf["vbo_id"] = _str_series(_normalise_ids_arrow(pa.array(gdf["vbo_id"].array))
-                                ).set_axis(gdf.index)
+    if not merged_in_arrow:
+        gdf["vbo_id"] = _str_series(_normalise_ids_arrow(pa.array(gdf["vbo_id"].array))
+                                    ).set_axis(gdf.index)
     if layout == "ogc":
         gdf["pand_ids"] = gdf["pand_ids"].map(_uuids_from_hrefs).astype("str")
-    else:
+    elif not merged_in_arrow:
         gdf["pand_ids"] = _str_series(_normalise_ids_arrow(pa.array(gdf["pand_ids"].array))
                                       ).set_axis(gdf.index)
     if "oppervlakte" in gdf.columns:
@@ -401,17 +593,66 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
         gdf["oppervlakte"] = np.nan
     doel = pa.array(gdf["gebruiksdoel"].astype("str").array)
     gdf["gebruiksdoel"] = _str_series(pc.replace_substring(doel, " ", "")).set_axis(gdf.index)
-    dup = gdf["vbo_id"].duplicated(keep=False)
-    if dup.any():
+    dup = _duplicated(gdf["vbo_id"], keep=False) if not merged_in_arrow else None
+    if dup is not None and dup.any():
         gdf = _merge_multi_pand_rows(gdf, dup)
     gdf["status"] = gdf["status"].astype("category")
-    gdf["geometry"] = _points(gdf.geometry)
-    out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "geometry"]]
+    if points:
+        gdf["geometry"] = _points(gdf.geometry)
+        out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "geometry"]]
+    else:
+        gdf["gebruiksdoel"] = gdf["gebruiksdoel"].astype("category")
+        out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "x", "y"]]
     logger.info("read %d verblijfsobjecten from %s (%s layout)", len(out), p.name, layout)
     return out.reset_index(drop=True)
 
 
-def _merge_multi_pand_rows(gdf: gpd.GeoDataFrame, dup: pd.Series) -> gpd.GeoDataFrame:
+def _merge_in_arrow(table: pa.Table, mapping: dict[str, str]
+                    ) -> tuple[pa.Table, np.ndarray | None]:
+    """Normalise the unit and pand ids in Arrow; merge units listed once per pand.
+
+    Returns the table with normalised id columns (the first row of a multi-pand unit holding
+    all its pand ids, comma-joined and sorted) and the mask of rows to keep (None: all).
+    """
+    id_src, pand_src = mapping["vbo_id"], mapping["pand_ids"]
+    ids = _normalise_ids_arrow(table.column(id_src))
+    pand = _normalise_ids_arrow(table.column(pand_src))
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    pand = pand.combine_chunks() if isinstance(pand, pa.ChunkedArray) else pand
+    as_int = _int_ids(ids)
+    index = pd.Index(as_int) if as_int is not None else pd.Index(
+        pa.chunked_array([ids]).to_pandas(), dtype=object)
+    dup = index.duplicated(keep=False)
+    row_mask = None
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        parts = pc.split_pattern(pc.fill_null(pand.take(pa.array(rows)), ""), ",")
+        pairs = pd.DataFrame({
+            "unit": index[rows].to_numpy()[pc.list_parent_indices(parts).to_numpy()],
+            "pand": pa.chunked_array([pc.list_flatten(parts)]).to_pandas(),
+        })
+        pairs = pairs.loc[pairs["pand"] != ""].drop_duplicates().sort_values(
+            ["unit", "pand"], kind="mergesort")
+        codes, uniques = pd.factorize(pairs["unit"], sort=False)
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
+        joined = pc.binary_join(pa.ListArray.from_arrays(
+            pa.array(offsets, type=pa.int32()), pc.cast(pa.array(pairs["pand"].array),
+                                                        pa.string())), ",")
+        first = ~index.duplicated(keep="first")
+        target = rows[first[rows]]  # first row of each multi-pand unit, in row order
+        lookup = pd.Index(uniques).get_indexer(index[target])
+        values = pc.fill_null(joined.take(pa.array(lookup, mask=lookup < 0)), "")
+        mask = np.zeros(len(ids), dtype=bool)
+        mask[target] = True
+        pand = pc.replace_with_mask(pand, pa.array(mask), pc.cast(values, pand.type))
+        row_mask = first
+        logger.debug("merged %d rows of %d multi-pand units", len(rows), len(target))
+    table = table.set_column(table.schema.get_field_index(id_src), id_src, ids)
+    table = table.set_column(table.schema.get_field_index(pand_src), pand_src, pand)
+    return table, row_mask
+
+
+def _merge_multi_pand_rows(gdf: pd.DataFrame, dup: pd.Series) -> pd.DataFrame:
     """Merge units listed once per pand (bag-light) into one row with comma-joined pand ids.
 
     Vectorised: the pand ids of all rows of a unit are split, de-duplicated, sorted and joined
@@ -437,7 +678,9 @@ def _merge_multi_pand_rows(gdf: gpd.GeoDataFrame, dup: pd.Series) -> gpd.GeoData
     first["pand_ids"] = by_unit.reindex(first.index).fillna("").astype("str")
     merged = pd.concat([gdf.loc[~dup], first.reset_index()], ignore_index=True)
     logger.debug("merged %d rows of %d multi-pand units", int(dup.sum()), len(first))
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=gdf.crs)
+    if isinstance(gdf, gpd.GeoDataFrame):
+        return gpd.GeoDataFrame(merged, geometry="geometry", crs=gdf.crs)
+    return merged
 
 
 def _uuids_from_hrefs(value: Any) -> str | None:
@@ -479,9 +722,11 @@ def read_bag(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Layout]:
     """Read panden and verblijfsobjecten from one BAG GeoPackage.
 
-    Both layers are read at the same time (two threads; GDAL and Arrow work outside the GIL),
-    only the columns needed, through pyogrio with Arrow. Panden are read for the area of the
-    units extended by 200 m, so that a building straddling the bbox edge is not lost.
+    Only the columns needed are read, through pyogrio with Arrow; both layers at the same
+    time (two threads: GDAL and Arrow work outside the GIL), or, with
+    ``panden_of_units_only``, units first and then the panden streamed and filtered. Panden
+    are read for the area of the units extended by 200 m, so that a building straddling the
+    bbox edge is not lost.
 
     Parameters
     ----------
@@ -502,6 +747,42 @@ def read_bag(
         ``(panden, verblijfsobjecten, layout)``; for the ``ogc`` layout ``pand_ids`` is
         resolved from uuids to pand ids.
     """
+    return _read_bag(path, bbox=bbox, mask=mask, bouwjaar_range=bouwjaar_range,
+                     panden_of_units_only=panden_of_units_only, points=True)
+
+
+def read_bag_for_build(
+    path: str | Path,
+    *,
+    bbox: BBox | None = None,
+    mask: Any = None,
+    bouwjaar_range: tuple[int, int] = (1200, 2030),
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Layout]:
+    """:func:`read_bag` as the build needs it, lean for a national file.
+
+    Only the panden that units refer to are kept, and the units come as a plain DataFrame
+    with ``x`` and ``y`` columns instead of shapely points and with ``gebruiksdoel`` as a
+    category: ten million point objects would cost about 2 GB, and the build makes points
+    only for the dwellings, after the footprints are freed.
+
+    Returns
+    -------
+    tuple
+        ``(panden, units, layout)``.
+    """
+    return _read_bag(path, bbox=bbox, mask=mask, bouwjaar_range=bouwjaar_range,
+                     panden_of_units_only=True, points=False)
+
+
+def _read_bag(
+    path: str | Path,
+    *,
+    bbox: BBox | None,
+    mask: Any,
+    bouwjaar_range: tuple[int, int],
+    panden_of_units_only: bool,
+    points: bool,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Layout]:
     p = _validate.check_file(path)
     layout = detect_layout(p)
     v_map, v_cols, v_info = _prepare_layer(p, VBO_LAYER, layout, what="BAG verblijfsobjecten")
@@ -515,22 +796,38 @@ def read_bag(
             mb = shapely.bounds(mask)
             pand_bbox = (max(pand_bbox[0], mb[0] - 200), max(pand_bbox[1], mb[1] - 200),
                          min(pand_bbox[2], mb[2] + 200), min(pand_bbox[3], mb[3] + 200))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        f_vbo = pool.submit(_read_arrow, p, VBO_LAYER, v_cols, v_info, bbox=bbox, mask=mask)
-        f_pand = pool.submit(_read_arrow, p, PAND_LAYER, p_cols, p_info, bbox=pand_bbox,
-                             mask=None)
-        v_table, v_geom = f_vbo.result()
-        p_table, p_geom = f_pand.result()
-    vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map)
-    del v_table
-    keep_ids = None
     if panden_of_units_only and layout != "ogc":
+        # units first; then only the panden they refer to are kept, batch by batch
+        v_table, v_geom = _read_arrow(p, VBO_LAYER, v_cols, v_info, bbox=bbox, mask=mask)
+        vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map, points=points)
+        del v_table
+        release_memory()
         parts = pc.split_pattern(pc.fill_null(pa.array(vbo["pand_ids"].astype("str").array),
                                               ""), ",")
         keep_ids = pc.unique(pc.list_flatten(parts))
-    panden = _panden_from_arrow(p_table, p_geom, p, layout, p_map,
-                                bouwjaar_range=bouwjaar_range, keep_ids=keep_ids)
-    del p_table
+        p_table, p_geom, read = _read_panden_filtered(
+            p, p_cols, p_info, p_map, bbox=pand_bbox, keep_ids=keep_ids,
+            bouwjaar_range=bouwjaar_range)
+        tables = [p_table]
+        del p_table, parts, keep_ids
+        panden = _panden_from_arrow(tables, p_geom, p, layout, p_map,
+                                    bouwjaar_range=bouwjaar_range, read=read)
+    else:
+        # both layers at once: GDAL and Arrow work outside the GIL
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            f_vbo = pool.submit(_read_arrow, p, VBO_LAYER, v_cols, v_info, bbox=bbox,
+                                mask=mask)
+            f_pand = pool.submit(_read_arrow, p, PAND_LAYER, p_cols, p_info, bbox=pand_bbox,
+                                 mask=None)
+            v_table, v_geom = f_vbo.result()
+            p_table, p_geom = f_pand.result()
+            del f_vbo, f_pand  # a finished future keeps its result (the tables) alive
+        vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map, points=points)
+        del v_table
+        tables = [p_table]
+        del p_table  # _panden_from_arrow drops the last reference as soon as it can
+        panden = _panden_from_arrow(tables, p_geom, p, layout, p_map,
+                                    bouwjaar_range=bouwjaar_range)
     if layout == "ogc":
         lookup = dict(zip(panden["uuid"], panden["pand_id"], strict=True))
         vbo["pand_ids"] = vbo["pand_ids"].map(

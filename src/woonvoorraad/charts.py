@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import textwrap
+import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -90,6 +92,9 @@ HUISSTIJL: dict[str, Any] = {
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
     "figure.dpi": 100,
+    # names come from the data: a buurt called "$\frac{$" must be text, not mathtext (which
+    # would fail to parse and break the report)
+    "text.parse_math": False,
 }
 
 BRON_BAG = "Bron: BAG (Kadaster); bewerking woonvoorraad"
@@ -150,9 +155,22 @@ def niet_beschikbaar(titel: str, reden: str, *, synthetisch: bool = False) -> Fi
 
 
 def fig_to_png(fig: Figure, *, dpi: int = 144) -> bytes:
-    """Render a figure to PNG bytes (Agg), without pyplot."""
+    """Render a figure to PNG bytes (Agg), without pyplot.
+
+    Names from the data may hold characters the font lacks (an emoji in a buurt name): they
+    are drawn as an empty box, and matplotlib's warning about each one is logged at debug
+    level instead of reaching the report.
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", message=r"Glyph \d+ .* missing from font",
+                                category=UserWarning)
+        fig.savefig(buf, format="png", dpi=dpi)
+    for w in caught:
+        if re.match(r"Glyph \d+ .* missing from font", str(w.message)):
+            logger.debug("chart: %s", w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return buf.getvalue()
 
 

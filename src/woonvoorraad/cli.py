@@ -50,7 +50,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         labels_path=args.labels, prognose_path=args.prognose, gemeenten=args.gemeente or None,
         config=cfg, analyse=not args.no_analyse,
         extra_parameters={"command": "build", "config_file": str(args.config or ""),
-                          "overrides": args.overrides},
+                          "overrides": args.overrides, "engine": args.engine},
+        engine=args.engine, scheduler=args.scheduler, workers=args.workers,
     )
     _print_summary(result)
     return 0
@@ -160,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="data folder of fetched inputs")
     p.add_argument("--year", type=int, help="CBS year of fetched inputs")
     p.add_argument("--no-analyse", action="store_true", help="skip the classification step")
+    g = p.add_argument_group("engine")
+    g.add_argument("--engine", choices=("memory", "dask"), default="memory",
+                   help="memory: one process (default); dask: partitioned over a "
+                   "dask.distributed cluster, same results (needs the 'dask' extra)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="dask scheduler, e.g. tcp://host:8786 (default: a local cluster); "
+                   "workers must see the input and output paths")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="workers of the local dask cluster (default: one per core)")
     _add_config(p)
     _add_common(p)
     p.set_defaults(func=_cmd_build)

@@ -20,18 +20,23 @@ Rules, each stated once here and in the README:
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from . import kentallen
+from .bag import _int_ids, release_memory
 from .config import Config, default_config
 from .eponline import LABEL_DTYPE
-from .woningtype import EENGEZINS, woningtype_from_panden
+from .woningtype import EENGEZINS, WONINGTYPE_DTYPE, parallel_map, woningtype_from_panden
 
 logger = logging.getLogger(__name__)
 
@@ -83,44 +88,176 @@ def is_dwelling(vbo: pd.DataFrame, *, statuses: list[str] | tuple[str, ...]) -> 
     >>> is_dwelling(units, statuses=["Verblijfsobject in gebruik"]).tolist()
     [True, True, False, False]
     """
-    doel = vbo["gebruiksdoel"].astype("string").fillna("")
-    woon = ("," + doel.str.replace(" ", "", regex=False) + ",").str.contains(",woonfunctie,",
-                                                                            regex=False)
-    return (woon & vbo["status"].astype(object).isin(list(statuses))).fillna(False).astype(bool)
+    mask = _woon_mask(vbo["gebruiksdoel"]) & _in_values(vbo["status"], statuses)
+    return pd.Series(mask, index=vbo.index)
+
+
+def _woon_mask(gebruiksdoel: pd.Series) -> np.ndarray:
+    """``woonfunctie`` among the comma-joined uses, tested once per distinct value."""
+    codes, uniques = pd.factorize(gebruiksdoel)
+    doel = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.replace(
+        " ", "", regex=False)
+    woon = ("," + doel + ",").str.contains(",woonfunctie,", regex=False).fillna(False)
+    return _decode(codes, woon.to_numpy(dtype=bool))
+
+
+def _in_values(values: pd.Series, allowed: Sequence[str]) -> np.ndarray:
+    """``values.isin(allowed)`` (NA never matches), tested once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    hit = pd.Index(np.asarray(uniques, dtype=object)).isin(list(allowed))
+    return _decode(codes, np.asarray(hit, dtype=bool))
+
+
+def _decode(codes: np.ndarray, per_unique: np.ndarray) -> np.ndarray:
+    """Per-row value of a per-unique boolean (False for missing, code -1)."""
+    out = np.zeros(len(codes), dtype=bool)
+    ok = codes >= 0
+    out[ok] = per_unique[codes[ok]]
+    return out
+
+
+def _arrow_strings(values: pd.Series | pd.Index) -> pa.Array:
+    """A string column as a (non-large) Arrow string array, nulls for missing."""
+    arr = values.array if isinstance(values, pd.Series | pd.Index) else values
+    if isinstance(arr, pd.arrays.ArrowStringArray):
+        out = arr._pa_array.combine_chunks()  # no copy into Python objects
+    else:
+        obj = np.asarray(values, dtype=object)
+        out = pa.array(obj, type=pa.string(), from_pandas=True)
+    return out if out.type == pa.string() else pc.cast(out, pa.string())
+
+
+def _lookup(keys: pa.Array, table: pa.Array) -> np.ndarray:
+    """Row of each key in ``table`` (first occurrence), -1 when absent or null.
+
+    Plain 16-digit ids are matched as int64 with a sorted search; anything else by hashing.
+    """
+    k_null = keys.is_null().to_numpy(zero_copy_only=False)
+    k_int = _int_ids(pc.fill_null(keys, "0" * 16)) if len(keys) else np.zeros(0, np.int64)
+    t_int = _int_ids(table) if len(table) else np.zeros(0, np.int64)
+    if k_int is not None and t_int is not None:
+        order = np.argsort(t_int, kind="stable")
+        ordered = t_int[order]
+        pos = np.searchsorted(ordered, k_int)
+        pos_c = np.minimum(pos, max(len(ordered) - 1, 0))
+        found = (pos < len(ordered)) & (ordered[pos_c] == k_int) if len(ordered) else \
+            np.zeros(len(k_int), dtype=bool)
+        rows = np.where(found, order[pos_c] if len(ordered) else -1, -1)
+    else:
+        index = pd.Index(pa.chunked_array([table]).to_pandas(), dtype=object)
+        rows = index.get_indexer(pd.Index(pa.chunked_array([keys]).to_pandas(), dtype=object))
+    rows = np.asarray(rows, dtype=np.int64)
+    rows[k_null] = -1
+    return rows
 
 
 def _link_table(vbo: pd.DataFrame, panden: pd.DataFrame) -> pd.DataFrame:
-    """One row per (unit row, pand row) link; pand row -1 when the pand is not in ``panden``."""
-    ids = vbo["pand_ids"].astype("string").fillna("")
-    multi = ids.str.contains(",", regex=False)
-    single = pd.DataFrame({"vbo_row": np.flatnonzero(~multi.to_numpy()),
-                           "pand_id": ids[~multi].to_numpy()})
-    exploded = ids[multi].str.split(",").explode()
-    many = pd.DataFrame({"vbo_row": vbo.index.get_indexer(exploded.index),
-                         "pand_id": exploded.to_numpy()}) if len(exploded) else single.iloc[:0]
-    links = pd.concat([single, many], ignore_index=True)
-    pand_index = pd.Index(panden["pand_id"])
-    links["pand_row"] = pand_index.get_indexer(links["pand_id"])
+    """One row per (unit row, pand row) link; pand row -1 when the pand is not in ``panden``.
+
+    Units in one pand (almost all) give one link without splitting strings; only the
+    comma-joined ``pand_ids`` are split.
+    """
+    ids = pc.fill_null(_arrow_strings(vbo["pand_ids"]), "")
+    multi = pc.match_substring(ids, ",").to_numpy(zero_copy_only=False)
+    single_rows = np.flatnonzero(~multi)
+    multi_rows = np.flatnonzero(multi)
+    parts = pc.split_pattern(ids.take(pa.array(multi_rows)), ",")
+    vbo_row = np.concatenate([
+        single_rows, multi_rows[pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)]])
+    pand_id = pa.concat_arrays([ids.take(pa.array(single_rows)),
+                                pc.cast(pc.list_flatten(parts), pa.string())])
+    keys = pc.if_else(pc.equal(pand_id, ""), pa.scalar(None, pa.string()), pand_id)
+    pand_row = _lookup(keys, _arrow_strings(panden["pand_id"]))
+    links = pd.DataFrame({"vbo_row": vbo_row.astype(np.int64),
+                          "pand_id": pa.chunked_array([pand_id]).to_pandas(),
+                          "pand_row": pand_row})
     return links
 
 
-def assign_buurten(points: gpd.GeoSeries, buurten: gpd.GeoDataFrame) -> np.ndarray:
+def _take_strings(values: pa.Array, rows: np.ndarray) -> pd.Series:
+    """``values[rows]`` as a pandas ``string`` Series; NA where ``rows`` is -1."""
+    taken = values.take(pa.array(np.clip(rows, 0, None), mask=rows < 0)) if len(values) else \
+        pa.nulls(len(rows), pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([taken])), dtype="string")
+
+
+def assign_buurten(points: gpd.GeoSeries, buurten: gpd.GeoDataFrame, *,
+                   chunk_size: int = 500_000) -> np.ndarray:
     """Row number in ``buurten`` of the polygon containing each point, -1 if none.
 
     A point on the edge of two buurten goes to the one with the lowest buurtcode.
+
+    Candidates come from an STRtree of the buurten (bounding boxes), then one vectorised
+    point-in-polygon test on prepared polygons (:func:`shapely.intersects_xy`), in chunks
+    spread over threads (shapely releases the GIL; each thread prepares its own copy of the
+    polygons, because GEOS prepared geometries are not safe to share between threads).
+    Geometries that are not points are tested with ``intersects`` directly.
     """
     n = len(points)
     result = np.full(n, -1, dtype=np.int64)
     if n == 0 or len(buurten) == 0:
         return result
     order = np.argsort(buurten["buurtcode"].astype(str).to_numpy(), kind="stable")
-    tree = shapely.STRtree(buurten.geometry.values[order])
-    pt, poly = tree.query(np.asarray(points.values), predicate="intersects")
-    if len(pt):
-        # keep, per point, the lowest position in code order
-        best = pd.Series(poly).groupby(pt).min()
-        result[best.index.to_numpy()] = order[best.to_numpy()]
+    polys = np.asarray(buurten.geometry.values)[order]
+    tree = shapely.STRtree(polys)
+    tree.query(polys[:1])  # build the tree now, not lazily inside a thread
+    # GEOS builds a prepared polygon's point locator lazily, which is not thread-safe:
+    # every thread prepares its own copy of the polygons
+    wkb = shapely.to_wkb(polys)
+    local = threading.local()
+
+    def prepared() -> np.ndarray:
+        if not hasattr(local, "polys"):
+            local.polys = shapely.from_wkb(wkb)
+            shapely.prepare(local.polys)
+        return local.polys
+
+    geoms = np.asarray(points.values)
+    types = shapely.get_type_id(geoms)
+    x, y = shapely.get_x(np.where(types == 0, geoms, None)), shapely.get_y(
+        np.where(types == 0, geoms, None))
+    best = np.full(n, len(polys), dtype=np.int64)
+
+    def chunk(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        own = prepared()
+        pt, poly = tree.query(geoms[lo:hi])
+        is_pt = types[lo:hi][pt] == 0
+        hit = np.zeros(len(pt), dtype=bool)
+        hit[is_pt] = shapely.intersects_xy(own[poly[is_pt]], x[lo:hi][pt[is_pt]],
+                                           y[lo:hi][pt[is_pt]])
+        other = ~is_pt
+        if other.any():
+            hit[other] = shapely.intersects(geoms[lo:hi][pt[other]], own[poly[other]])
+        # keep the lowest code position per point
+        pt, poly = pt[hit] + lo, poly[hit]
+        first = np.ones(len(pt), dtype=bool)
+        if len(pt):
+            srt = np.lexsort((poly, pt))
+            pt, poly = pt[srt], poly[srt]
+            first[1:] = pt[1:] != pt[:-1]
+        best[pt[first]] = poly[first]
+
+    bounds = [(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
+    parallel_map(chunk, bounds)
+    inside = best < len(polys)
+    result[inside] = order[best[inside]]
     return result
+
+
+def _label_tables(labels_dtype: pd.CategoricalDtype) -> tuple[np.ndarray, np.ndarray]:
+    """PBL default label per (woningtype code, period code): label code and 'has a label'."""
+    table = kentallen.pbl_kentallen()
+    wt = pd.Categorical(table["woningtype"], dtype=WONINGTYPE_DTYPE).codes
+    per = pd.Categorical(table["pbl_periode"], dtype=kentallen.PERIOD_DTYPE).codes
+    lab = pd.Categorical(table["default_label"], dtype=labels_dtype).codes
+    codes = np.full((len(WONINGTYPE_DTYPE.categories), len(kentallen.PERIOD_DTYPE.categories)),
+                    -1, dtype=np.int16)
+    present = np.zeros(codes.shape, dtype=bool)
+    ok = (wt >= 0) & (per >= 0)
+    codes[wt[ok], per[ok]] = lab[ok]
+    present[wt[ok], per[ok]] = table["default_label"].notna().to_numpy()[ok]
+    return codes, present
 
 
 def dwellings_from_bag(
@@ -152,107 +289,271 @@ def dwellings_from_bag(
     tuple
         The dwelling GeoDataFrame (schema in ``docs/schema.md``) and a
         :class:`DwellingReport`.
+
+    Notes
+    -----
+    Everything is vectorised (no Python loop over units or panden): string tests run once per
+    distinct value, ids are joined as int64, strings stay in Arrow, and the spatial steps use
+    spatial indexes with their work spread over threads. The work is done in two stages,
+    :func:`pand_stage` (everything that needs the footprints) and :func:`dwelling_stage`;
+    the build calls them separately so that the footprints can be freed in between.
+    """
+    cfg = config or default_config()
+    stage = pand_stage(panden, vbo, config=cfg)
+    return dwelling_stage(stage, vbo, buurten, labels=labels, config=cfg)
+
+
+@dataclass
+class PandStage:
+    """What the dwelling table needs from the panden (see :func:`pand_stage`).
+
+    Attributes
+    ----------
+    existing, dwelling
+        Per unit: it exists (not withdrawn, not realised, wrongly registered); it is a
+        dwelling by the CBS definition.
+    pand_row
+        Per unit: row of its main pand in ``panden`` (-1 when none is known).
+    bouwjaar
+        Per unit: the oldest build year of its panden (NaN when unknown).
+    type_code
+        Per pand: woningtype code in :data:`woonvoorraad.woningtype.WONINGTYPE_DTYPE`
+        (-1 for panden without a dwelling type).
+    pand_ids
+        The pand ids (Arrow strings), for the ``pand_id`` column.
+    report
+        The counts so far.
+    """
+
+    existing: np.ndarray
+    dwelling: np.ndarray
+    pand_row: np.ndarray
+    bouwjaar: np.ndarray
+    type_code: np.ndarray
+    pand_ids: pa.Array
+    report: DwellingReport
+
+
+def unit_flags(vbo: pd.DataFrame, cfg: Config) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Per unit: exists, is a dwelling; and residential units excluded, by status."""
+    existing = ~_in_values(vbo["status"], NOT_EXISTING)
+    woon = _woon_mask(vbo["gebruiksdoel"])
+    dwelling = woon & _in_values(vbo["status"], cfg["dwellings"]["statuses"])
+    excl_rows = np.flatnonzero(woon & ~dwelling & vbo["status"].notna().to_numpy())
+    excluded = vbo["status"].iloc[excl_rows].astype(object).value_counts()
+    return existing, dwelling, {str(k): int(v) for k, v in excluded.items()}
+
+
+def resolve_links(links: pd.DataFrame, *, existing: np.ndarray, dwelling: np.ndarray,
+                  footprint: np.ndarray, bouwjaar: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """Main pand and build year of every unit from its links (:func:`_link_table`).
+
+    Build year: the oldest linked pand (CBS rule). Main pand (type, dwelling count): the
+    largest linked footprint; ties go to the lowest pand id. Only links of existing units
+    count. Units in one pand (almost all) need no sorting.
+
+    Returns
+    -------
+    tuple
+        ``pand_row`` and ``bouwjaar`` per unit, the number of dwellings in several panden,
+        and the pand row of every counted link (-1 when the pand is unknown).
+    """
+    n_vbo, n_pand = len(existing), len(footprint)
+    links = links.loc[existing[links["vbo_row"].to_numpy()]]
+    l_vbo = links["vbo_row"].to_numpy()
+    l_row = links["pand_row"].to_numpy()
+    found = l_row >= 0
+    safe_row = np.clip(l_row, 0, None)
+    l_year = np.where(found, bouwjaar[safe_row] if n_pand else np.nan, np.nan)
+    n_links = np.bincount(l_vbo, minlength=n_vbo)
+    n_multi = int(((n_links > 1) & dwelling).sum())
+    one = n_links[l_vbo] == 1
+    pand_row = np.full(n_vbo, -1, dtype=np.int64)
+    unit_bouwjaar = np.full(n_vbo, np.nan)
+    pand_row[l_vbo[one]] = l_row[one]
+    unit_bouwjaar[l_vbo[one]] = l_year[one]
+    if (~one).any():
+        many = pd.DataFrame({"vbo_row": l_vbo[~one], "pand_id": links["pand_id"].to_numpy()[~one],
+                             "pand_row": l_row[~one], "bouwjaar": l_year[~one],
+                             "neg_area": np.where(found[~one], -footprint[safe_row[~one]]
+                                                  if n_pand else np.inf, np.inf)})
+        main = (many.sort_values(["vbo_row", "neg_area", "pand_id"], kind="mergesort")
+                .drop_duplicates("vbo_row"))
+        pand_row[main["vbo_row"].to_numpy()] = main["pand_row"].to_numpy()
+        oldest = many.groupby("vbo_row")["bouwjaar"].min()
+        unit_bouwjaar[oldest.index.to_numpy()] = oldest.to_numpy()
+    return pand_row, unit_bouwjaar, n_multi, l_row
+
+
+def pand_loads(pand_row: np.ndarray, *, existing: np.ndarray, dwelling: np.ndarray,
+               area: np.ndarray, n_pand: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per pand: dwellings and summed floor area (m²) of existing units with it as main pand."""
+    has_main = pand_row >= 0
+    n_won = np.bincount(pand_row[dwelling & has_main], minlength=n_pand)
+    floor = np.bincount(pand_row[existing & has_main],
+                        weights=np.nan_to_num(area[existing & has_main]), minlength=n_pand)
+    return n_won, floor
+
+
+def pand_stage(panden: gpd.GeoDataFrame, vbo: pd.DataFrame, *,
+               config: Config | None = None) -> PandStage:
+    """Unit → pand links, build years and the woningtype of every pand holding a unit.
+
+    Parameters
+    ----------
+    panden
+        Canonical ``panden``.
+    vbo
+        Canonical units; the geometry is not used (a plain DataFrame will do).
+    config
+        Effective configuration.
+
+    Returns
+    -------
+    PandStage
     """
     cfg = config or default_config()
     report = DwellingReport(n_units=len(vbo))
     vbo = vbo.reset_index(drop=True)
     panden = panden.reset_index(drop=True)
-
-    existing = ~vbo["status"].astype(object).isin(NOT_EXISTING).to_numpy()
-    dwelling = is_dwelling(vbo, statuses=cfg["dwellings"]["statuses"]).to_numpy()
-    woon = is_dwelling(vbo, statuses=list(vbo["status"].astype(object).dropna().unique()))
-    excluded = vbo.loc[woon.to_numpy() & ~dwelling, "status"].astype(object).value_counts()
-    report.excluded_by_status = {str(k): int(v) for k, v in excluded.items()}
-
-    # unit -> pand links. Build year: the oldest linked pand (CBS rule). Main pand (type,
-    # dwelling count): the largest linked footprint; ties go to the lowest pand id.
+    n_pand = len(panden)
+    existing, dwelling, report.excluded_by_status = unit_flags(vbo, cfg)
     links = _link_table(vbo, panden)
-    links = links.loc[existing[links["vbo_row"].to_numpy()]]
-    found = links["pand_row"].to_numpy() >= 0
-    safe_row = np.clip(links["pand_row"].to_numpy(), 0, None)
     bouwjaar = panden["bouwjaar"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    footprint = shapely.area(panden.geometry.values)
-    links["bouwjaar"] = np.where(found, bouwjaar[safe_row], np.nan)
-    links["neg_area"] = np.where(found, -footprint[safe_row], np.inf)
-    main = (links.sort_values(["vbo_row", "neg_area", "pand_id"], kind="mergesort")
-            .drop_duplicates("vbo_row"))
-    pand_row = np.full(len(vbo), -1, dtype=np.int64)
-    pand_row[main["vbo_row"].to_numpy()] = main["pand_row"].to_numpy()
-    oldest = links.groupby("vbo_row")["bouwjaar"].min()
-    unit_bouwjaar = np.full(len(vbo), np.nan)
-    unit_bouwjaar[oldest.index.to_numpy()] = oldest.to_numpy()
-    n_links = np.bincount(links["vbo_row"].to_numpy(), minlength=len(vbo))
-    report.n_multi_pand = int(((n_links > 1) & dwelling).sum())
+    footprint = shapely.area(np.asarray(panden.geometry.values))
+    pand_row, unit_bouwjaar, report.n_multi_pand, l_row = resolve_links(
+        links, existing=existing, dwelling=dwelling, footprint=footprint, bouwjaar=bouwjaar)
+    found = l_row >= 0
+    del links
+    release_memory()
 
     # the neighbour rule runs over panden that hold at least one existing unit
-    linked_panden = np.unique(links.loc[links["pand_row"] >= 0, "pand_row"].to_numpy())
-    n_won = np.bincount(pand_row[dwelling & (pand_row >= 0)], minlength=len(panden))
-    area = vbo["oppervlakte"].to_numpy(dtype=float)
-    floor = np.bincount(pand_row[existing & (pand_row >= 0)],
-                        weights=np.nan_to_num(area[existing & (pand_row >= 0)]),
-                        minlength=len(panden))
+    is_linked = np.zeros(n_pand, dtype=bool)
+    is_linked[l_row[found]] = True
+    linked_panden = np.flatnonzero(is_linked)
+    n_won, floor = pand_loads(pand_row, existing=existing, dwelling=dwelling,
+                              area=vbo["oppervlakte"].to_numpy(dtype=float), n_pand=n_pand)
     wt_cfg = cfg["woningtype"]
-    candidates = panden.iloc[linked_panden]
     types = woningtype_from_panden(
-        candidates, n_woningen=n_won[linked_panden], vloeroppervlak=floor[linked_panden],
-        buffer_m=wt_cfg["buffer_m"], hoog_min_lagen=wt_cfg["meergezins_hoog_min_lagen"],
+        panden.iloc[linked_panden], n_woningen=n_won[linked_panden],
+        vloeroppervlak=floor[linked_panden], buffer_m=wt_cfg["buffer_m"],
+        hoog_min_lagen=wt_cfg["meergezins_hoog_min_lagen"],
         bruto_netto_factor=wt_cfg["bruto_netto_factor"],
     )
-    pand_type = pd.Series(pd.Categorical([None] * len(panden), dtype=types.dtype))
-    pand_type.iloc[linked_panden] = types.to_numpy()
+    type_code = np.full(n_pand, -1, dtype=np.int8)
+    type_code[linked_panden] = types.cat.codes.to_numpy()
+    return PandStage(existing=existing, dwelling=dwelling, pand_row=pand_row,
+                     bouwjaar=unit_bouwjaar, type_code=type_code,
+                     pand_ids=_arrow_strings(panden["pand_id"]), report=report)
 
-    # the dwelling table
-    d_idx = np.flatnonzero(dwelling)
-    d_pand = pand_row[d_idx]
+
+def dwelling_stage(
+    stage: PandStage,
+    vbo: pd.DataFrame,
+    buurten: gpd.GeoDataFrame,
+    *,
+    labels: pd.DataFrame | None = None,
+    config: Config | None = None,
+    crs: Any = None,
+) -> tuple[gpd.GeoDataFrame, DwellingReport]:
+    """The dwelling table from a :class:`PandStage`: buurt, label and the output columns.
+
+    Parameters
+    ----------
+    stage
+        Result of :func:`pand_stage` for the same ``vbo``.
+    vbo
+        The units: a GeoDataFrame with points, or a DataFrame with ``x`` and ``y`` columns
+        (NaN for a unit without a location), from which the dwellings' points are made.
+    buurten
+        Buurten with ``buurtcode``, ``wijkcode``, ``gemeentecode`` and polygons.
+    labels
+        Registered labels, optional.
+    config
+        Effective configuration.
+    crs
+        CRS of ``x``/``y`` (default: that of ``vbo``, else EPSG:28992).
+
+    Returns
+    -------
+    tuple
+        The dwelling GeoDataFrame and the :class:`DwellingReport`.
+    """
+    cfg = config or default_config()
+    report = stage.report
+    vbo = vbo.reset_index(drop=True)
+    d_idx = np.flatnonzero(stage.dwelling)
+    d_pand = stage.pand_row[d_idx]
     has_pand = d_pand >= 0
     report.n_without_pand = int((~has_pand).sum())
     out = pd.DataFrame({
-        "vbo_id": vbo["vbo_id"].to_numpy()[d_idx],
-        "pand_id": np.where(has_pand, panden["pand_id"].to_numpy()[np.clip(d_pand, 0, None)],
-                            None),
+        "vbo_id": _take_strings(_arrow_strings(vbo["vbo_id"]), d_idx),
+        "pand_id": _take_strings(stage.pand_ids, np.where(has_pand, d_pand, -1)),
     })
-    out["bouwjaar"] = pd.array(unit_bouwjaar[d_idx], dtype="Float64").round().astype("Int16")
+    out["bouwjaar"] = pd.array(stage.bouwjaar[d_idx], dtype="Float64").round().astype("Int16")
     report.n_without_bouwjaar = int(out["bouwjaar"].isna().sum())
     out["bouwperiode"] = kentallen.bouwperiode(out["bouwjaar"])
     per = cfg["periods"]
-    out["naoorlogs"] = (out["bouwjaar"] >= per["naoorlogs_start"]) & (
-        out["bouwjaar"] <= per["naoorlogs_end"])
-    out["naoorlogs"] = out["naoorlogs"].fillna(False).astype(bool)
-    wt = pand_type.to_numpy()[np.clip(d_pand, 0, None)]
-    wt[~has_pand] = np.nan
-    out["woningtype"] = pd.Categorical(wt, dtype=types.dtype)
+    bj = out["bouwjaar"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        out["naoorlogs"] = (bj >= per["naoorlogs_start"]) & (bj <= per["naoorlogs_end"])
+    n_pand = len(stage.type_code)
+    wt_codes = np.where(has_pand, stage.type_code[np.clip(d_pand, 0, None)] if n_pand else -1,
+                        -1)
+    out["woningtype"] = pd.Categorical.from_codes(wt_codes, dtype=WONINGTYPE_DTYPE)
     out["eengezins"] = out["woningtype"].isin(EENGEZINS).to_numpy()
-    out["oppervlakte"] = area[d_idx]
+    out["oppervlakte"] = vbo["oppervlakte"].to_numpy(dtype=float)[d_idx]
+
+    # the dwellings' points
+    if isinstance(vbo, gpd.GeoDataFrame):
+        points = np.asarray(vbo.geometry.values)[d_idx]
+        crs = vbo.crs if crs is None else crs
+    else:
+        xy = np.column_stack([vbo["x"].to_numpy(dtype=float)[d_idx],
+                              vbo["y"].to_numpy(dtype=float)[d_idx]])
+        points = np.full(len(d_idx), None, dtype=object)
+        valid = np.isfinite(xy).all(axis=1)
+        points[valid] = shapely.points(xy[valid])
+        crs = crs or "EPSG:28992"
 
     # buurt by point-in-polygon
-    points = vbo.geometry.iloc[d_idx]
-    b_row = assign_buurten(points, buurten)
+    b_row = assign_buurten(gpd.GeoSeries(points, crs=crs), buurten)
     inside = b_row >= 0
     report.n_outside_buurten = int((~inside).sum())
     for col in ("buurtcode", "wijkcode", "gemeentecode"):
-        values = buurten[col].astype(object).to_numpy()
-        out[col] = np.where(inside, values[np.clip(b_row, 0, None)], None)
+        out[col] = _take_strings(_arrow_strings(buurten[col].astype(object)), b_row)
 
     # energy labels: registered, else PBL default for type x period
-    registered = pd.Series(pd.NA, index=out.index, dtype=object)
+    reg_code = np.full(len(out), -1, dtype=np.int16)
+    has_reg = np.zeros(len(out), dtype=bool)
     if labels is not None and len(labels):
-        lab = labels.drop_duplicates("vbo_id", keep="last").set_index("vbo_id")["energielabel"]
-        registered = out["vbo_id"].map(lab.astype(object))
-    estimated = kentallen.default_labels(out["woningtype"], out["bouwperiode"])
-    has_reg = registered.notna().to_numpy()
-    label = np.where(has_reg, registered.to_numpy(dtype=object), estimated.to_numpy())
-    out["energielabel"] = pd.Categorical(label, dtype=LABEL_DTYPE)
-    bron = np.where(has_reg, "geregistreerd",
-                    np.where(pd.notna(estimated.to_numpy()), "geschat", None))
-    out["label_bron"] = pd.Categorical(bron, dtype=LABEL_BRON_DTYPE)
+        lab = labels.drop_duplicates("vbo_id", keep="last")
+        rows = _lookup(_arrow_strings(out["vbo_id"]), _arrow_strings(lab["vbo_id"]))
+        lab_values = lab["energielabel"].astype(object)
+        lab_codes = pd.Categorical(lab_values, dtype=LABEL_DTYPE).codes
+        lab_present = lab_values.notna().to_numpy()
+        matched = rows >= 0
+        safe = np.clip(rows, 0, None)
+        has_reg = matched & lab_present[safe]
+        reg_code = np.where(matched, lab_codes[safe], -1).astype(np.int16)
+    est_table, est_present = _label_tables(LABEL_DTYPE)
+    per_code = out["bouwperiode"].cat.codes.to_numpy()
+    known = (wt_codes >= 0) & (per_code >= 0)
+    est_code = np.full(len(out), -1, dtype=np.int16)
+    est_code[known] = est_table[wt_codes[known], per_code[known]]
+    has_est = np.zeros(len(out), dtype=bool)
+    has_est[known] = est_present[wt_codes[known], per_code[known]]
+    out["energielabel"] = pd.Categorical.from_codes(np.where(has_reg, reg_code, est_code),
+                                                    dtype=LABEL_DTYPE)
+    bron = np.where(has_reg, 0, np.where(has_est, 1, -1))
+    out["label_bron"] = pd.Categorical.from_codes(bron, dtype=LABEL_BRON_DTYPE)
     report.n_label_registered = int(has_reg.sum())
-    report.n_label_estimated = int((out["label_bron"] == "geschat").sum())
-    report.n_label_unknown = int(out["label_bron"].isna().sum())
+    report.n_label_estimated = int((bron == 1).sum())
+    report.n_label_unknown = int((bron == -1).sum())
     report.n_dwellings = len(out)
 
-    for col in ("vbo_id", "pand_id", "buurtcode", "wijkcode", "gemeentecode"):
-        out[col] = out[col].astype("string")
-    gdf = gpd.GeoDataFrame(out, geometry=points.to_numpy(), crs=vbo.crs)
+    gdf = gpd.GeoDataFrame(out, geometry=points, crs=crs)
     _log_report(report)
     return gdf, report
 

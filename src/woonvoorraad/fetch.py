@@ -68,6 +68,7 @@ import os
 import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +85,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.prepared import prep
 
-from . import __version__, _http, settings
+from . import __version__, _http, _validate, settings
 from ._errors import (
     ConfigError,
     DownloadError,
@@ -94,7 +95,7 @@ from ._errors import (
     OfflineError,
     WoonvoorraadError,
 )
-from ._io import atomic_path, sha256_file, write_json_atomic
+from ._io import atomic_path, open_zip_member, sha256_file, write_json_atomic, zip_members
 from ._log import progress
 from .gemeenten import REGIONS, Gemeente, gemeenten_from_queries, normalise_code
 
@@ -270,27 +271,93 @@ def _pdok_cbs(year: int) -> str:
     return settings.pdok_cbs_url_template.format(year=year).rstrip("/")
 
 
+def page_features(page: Any, url: str) -> list[dict[str, Any]]:
+    """The features of one GeoJSON page, checked; malformed features are skipped and logged.
+
+    Raises
+    ------
+    DownloadError
+        The page is not a FeatureCollection, or its ``features`` is not a list.
+    """
+    shown = _http.redact_url(url)
+    if not isinstance(page, dict) or page.get("type") != "FeatureCollection":
+        raise DownloadError(f"{shown}: answer is not a GeoJSON FeatureCollection")
+    feats = page.get("features")
+    if feats is None:
+        return []
+    if not isinstance(feats, list):
+        raise DownloadError(f"{shown}: 'features' of the answer is not a list")
+    good = [f for f in feats if isinstance(f, dict)]
+    if len(good) < len(feats):
+        logger.warning("%s: %d feature(s) are not JSON objects; skipped", shown,
+                       len(feats) - len(good))
+    return good
+
+
+def feature_properties(feature: Mapping[str, Any]) -> dict[str, Any]:
+    """A feature's ``properties`` (an empty dict when absent or not a JSON object)."""
+    props = feature.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def feature_geometry(feature: Mapping[str, Any]) -> Any:
+    """A feature's geometry as shapely, or None when absent or not valid GeoJSON."""
+    g = feature.get("geometry")
+    if not g:
+        return None
+    try:
+        geom = shape(g)
+    except (shapely.errors.GEOSException, shapely.errors.GeometryTypeError, ValueError,
+            TypeError, KeyError, IndexError, AttributeError):
+        return None
+    return None if geom.is_empty else geom
+
+
+def _check_rd_coordinates(geoms: Sequence[Any], url: str) -> None:
+    """Raise when coordinates asked in EPSG:28992 came back as longitude/latitude."""
+    present = [g for g in geoms if g is not None]
+    if not present:
+        return
+    x0, y0, x1, y1 = shapely.total_bounds(np.asarray(present, dtype=object))
+    lo_x, lo_y, hi_x, hi_y = _validate._NL_DEGREES
+    if lo_x <= x0 <= x1 <= hi_x and lo_y <= y0 <= y1 <= hi_y:
+        raise DownloadError(f"{_http.redact_url(url)}: coordinates ({x0:.4f}, {y0:.4f}) are "
+                            f"longitude/latitude although EPSG:28992 was asked (crs={RD_URI})")
+
+
 def _ogc_features(url: str, params: Mapping[str, Any], *, source: str, licence: Licence,
                   desc: str, refresh: bool) -> list[dict[str, Any]]:
     features: list[dict[str, Any]] = []
     for page in _http.iter_pages(url, params=params, source=source, licence=licence.name,
                                  desc=desc, refresh=refresh):
-        if not isinstance(page, dict) or page.get("type") != "FeatureCollection":
-            raise DownloadError(f"{_http.redact_url(url)}: answer is not a GeoJSON "
-                                f"FeatureCollection")
-        features.extend(page.get("features") or ())
+        features.extend(page_features(page, url))
     return features
 
 
-def _gdf(features: Sequence[Mapping[str, Any]]) -> gpd.GeoDataFrame:
-    """GeoDataFrame of GeoJSON features (properties as served, column order kept)."""
+def _gdf(features: Sequence[Mapping[str, Any]], *, url: str = "",
+         kind: str = "polygon") -> gpd.GeoDataFrame:
+    """GeoDataFrame of GeoJSON features (properties as served, column order kept).
+
+    Features without a usable geometry are kept with an empty one and counted in a warning;
+    invalid polygons are repaired (:func:`woonvoorraad._validate.check_geometries`).
+    """
     columns: dict[str, None] = {}
-    for f in features:
-        for k in f.get("properties") or {}:
+    props = [feature_properties(f) for f in features]
+    for pr in props:
+        for k in pr:
             columns.setdefault(k, None)
-    table = pd.DataFrame([f.get("properties") or {} for f in features], columns=list(columns))
-    geoms = [shape(f["geometry"]) if f.get("geometry") else None for f in features]
-    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs="EPSG:28992"))
+    table = pd.DataFrame(props, columns=list(columns))
+    geoms = [feature_geometry(f) for f in features]
+    n_bad = sum(1 for f, g in zip(features, geoms, strict=True) if g is None and f.get("geometry"))
+    if n_bad:
+        logger.warning("%s: %d feature(s) have a geometry that is not valid GeoJSON; kept "
+                       "without geometry", _http.redact_url(url) or "GeoJSON", n_bad)
+    _check_rd_coordinates(geoms, url)
+    gdf = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs="EPSG:28992"))
+    if len(gdf):
+        gdf = _validate.check_geometries(gdf, path=_http.redact_url(url) or "GeoJSON",
+                                         layer="features", kind=kind)
+    return gdf
 
 
 def _write_layers(path: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
@@ -336,13 +403,16 @@ def _fetch_boundaries(ctx: _Ctx) -> tuple[Path, Any, dict[str, Any]]:
             source=_SOURCES["cbs"], licence=LICENCES["cbs"],
             desc=f"CBS {name} {ctx.gemeente.naam} {ctx.year}", refresh=ctx.refresh)
         feats = [f for f in feats
-                 if str((f.get("properties") or {}).get("gemeentecode", "")).strip() == code]
+                 if str(feature_properties(f).get("gemeentecode", "")).strip() == code]
         if name == "gemeenten" and not feats:
             raise GemeenteNotFoundError(
                 f"{ctx.gemeente} has no boundary in CBS wijken en buurten {ctx.year} (PDOK); "
                 f"did it exist in {ctx.year}? Try another --year")
-        layers[name] = _gdf(feats)
+        layers[name] = _gdf(feats, url=f"{base}/collections/{name}/items")
     boundary = shapely.union_all(shapely.make_valid(layers["gemeenten"].geometry.values))
+    if boundary is None or boundary.is_empty:
+        raise DownloadError(f"{ctx.gemeente}: the CBS boundary of {ctx.year} has no usable "
+                            f"geometry")
     out = ctx.path("cbs", code, f"wijkenbuurten_{ctx.year}.gpkg")
     _write_layers(out, layers)
     info = {name: len(gdf) for name, gdf in layers.items()}
@@ -388,6 +458,7 @@ def _bag_from_api(ctx: _Ctx, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
     licence = LICENCES["bag"]
     found: dict[str, dict[str, dict[str, Any]]] = {"pand": {}, "verblijfsobject": {}}
     n_raw = dict.fromkeys(found, 0)
+    n_no_id = dict.fromkeys(found, 0)
     for collection, feats in found.items():
         for i, tile in enumerate(progress(tiles, desc=f"BAG {collection} {ctx.gemeente.naam}",
                                           total=len(tiles), unit="tile")):
@@ -397,31 +468,40 @@ def _bag_from_api(ctx: _Ctx, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
                                          params=params, source=_SOURCES["bag"],
                                          licence=licence.name, refresh=ctx.refresh,
                                          desc=f"{collection} tile {i + 1}/{len(tiles)}"):
-                if not isinstance(page, dict) or page.get("type") != "FeatureCollection":
-                    raise DownloadError(f"{base}/collections/{collection}/items: answer is not "
-                                        f"a GeoJSON FeatureCollection")
-                for f in page.get("features") or ():
+                for f in page_features(page, f"{base}/collections/{collection}/items"):
                     n_raw[collection] += 1
-                    feats.setdefault(str(f.get("id")), f)
+                    fid = f.get("id")
+                    if fid is None or isinstance(fid, dict | list):
+                        fid = feature_properties(f).get("identificatie")
+                    if fid is None:
+                        n_no_id[collection] += 1
+                        continue
+                    feats.setdefault(str(fid), f)
     prepared = prep(boundary)
 
+    for collection, n in n_no_id.items():
+        if n:
+            ctx.warn(f"{n} BAG {collection} feature(s) without an id were skipped")
     # units: existing, inside the gemeente
     vbo_rows, referenced = [], set()
-    n_vbo_status = n_vbo_outside = 0
+    n_vbo_status = n_vbo_outside = n_vbo_nogeom = 0
     for f in found["verblijfsobject"].values():
-        props = f.get("properties") or {}
+        props = feature_properties(f)
         if props.get("status") in VBO_DROP_STATUSES:
             n_vbo_status += 1
             continue
-        geom = shape(f["geometry"]) if f.get("geometry") else None
-        if geom is None or not prepared.covers(geom):
+        geom = feature_geometry(f)
+        if geom is None:
+            n_vbo_nogeom += 1
+            continue
+        if not prepared.covers(geom):
             n_vbo_outside += 1
             continue
         uuids = _pand_uuids(props)
         referenced.update(uuids)
         vbo_rows.append((props, geom, uuids))
 
-    uuid_to_id = {fid: str((f.get("properties") or {}).get("identificatie"))
+    uuid_to_id = {fid: str(feature_properties(f).get("identificatie"))
                   for fid, f in found["pand"].items()}
     extra: set[str] = set()
     missing = sorted(u for u in referenced if u not in uuid_to_id)
@@ -436,7 +516,7 @@ def _bag_from_api(ctx: _Ctx, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
             continue
         if isinstance(f, dict) and f.get("type") == "Feature":
             found["pand"][uuid] = f
-            uuid_to_id[uuid] = str((f.get("properties") or {}).get("identificatie"))
+            uuid_to_id[uuid] = str(feature_properties(f).get("identificatie"))
             extra.add(uuid)
     unresolved = sorted(u for u in referenced if u not in uuid_to_id)
     if unresolved:
@@ -444,14 +524,17 @@ def _bag_from_api(ctx: _Ctx, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
                  f"(e.g. {', '.join(unresolved[:3])}); those units have no pand_identificatie")
 
     pand_rows, pand_geoms = [], []
-    n_pand_status = n_pand_outside = 0
+    n_pand_status = n_pand_outside = n_pand_nogeom = 0
     for fid, f in found["pand"].items():
-        props = f.get("properties") or {}
+        props = feature_properties(f)
         if props.get("status") in PAND_DROP_STATUSES:
             n_pand_status += 1
             continue
-        geom = shape(f["geometry"]) if f.get("geometry") else None
-        if geom is None or not (fid in extra or prepared.intersects(geom)):
+        geom = feature_geometry(f)
+        if geom is None:
+            n_pand_nogeom += 1
+            continue
+        if not (fid in extra or prepared.intersects(geom)):
             n_pand_outside += 1
             continue
         pand_rows.append({
@@ -475,8 +558,15 @@ def _bag_from_api(ctx: _Ctx, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
                 "status": props.get("status"),
             })
             geoms.append(geom)
+    if n_pand_nogeom or n_vbo_nogeom:
+        ctx.warn(f"{n_pand_nogeom} BAG pand(en) and {n_vbo_nogeom} verblijfsobject(en) without a "
+                 f"usable geometry were skipped")
     panden = _bag_frame(pand_rows, pand_geoms, PAND_COLUMNS,
                         ints=("bouwjaar", "aantal_verblijfsobjecten"))
+    if len(panden):
+        panden = _validate.check_geometries(panden, path=f"{base}/collections/pand",
+                                            layer="pand", kind="polygon",
+                                            id_column="identificatie")
     vbo = _bag_frame(rows, geoms, VBO_COLUMNS, ints=("oppervlakte",))
     info = {
         "route": "PDOK OGC API v2",
@@ -486,8 +576,11 @@ def _bag_from_api(ctx: _Ctx, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
         "verblijfsobjecten": int(vbo["identificatie"].nunique()),
         "verblijfsobject_rows": len(vbo),
         "dropped": {"pand_status": n_pand_status, "pand_outside": n_pand_outside,
+                    "pand_without_geometry": n_pand_nogeom,
                     "verblijfsobject_status": n_vbo_status,
-                    "verblijfsobject_outside": n_vbo_outside},
+                    "verblijfsobject_outside": n_vbo_outside,
+                    "verblijfsobject_without_geometry": n_vbo_nogeom,
+                    "without_id": n_no_id},
         "panden_outside_referenced": len(extra),
         "unresolved_pand_links": len(unresolved),
     }
@@ -1016,16 +1109,23 @@ def _without_download_url(doc: Any) -> Any:
 
 
 def _validate_zip(path: Path) -> None:
+    """Check a downloaded bulk ZIP: safe members, one CSV, every CRC right (ValueError if not).
+
+    An unsafe archive (zip-slip names, encryption, a zip bomb) is as unusable as a damaged
+    one: :class:`~woonvoorraad._errors.UnsafeArchiveError` is a ValueError, so the download
+    layer discards the file and tries again, then gives up with the reason.
+    """
+    infos = zip_members(path)
+    members = [m for m in infos if m.filename.lower().endswith(".csv")]
+    if len(members) != 1:
+        raise ValueError(f"expected one .csv in the ZIP, found {len(members)}")
     try:
         with zipfile.ZipFile(path) as zf:
-            members = [m for m in zf.infolist() if m.filename.lower().endswith(".csv")]
-            if len(members) != 1:
-                raise ValueError(f"expected one .csv in the ZIP, found {len(members)}")
             bad = zf.testzip()
-            if bad is not None:
-                raise ValueError(f"CRC error in {bad}")
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ValueError(f"not a valid ZIP file: {exc}") from None
+    if bad is not None:
+        raise ValueError(f"CRC error in {bad}")
 
 
 _ID_COLUMNS = ("BAGVerblijfsobjectID", "Pand_bagverblijfsobjectid")
@@ -1045,36 +1145,34 @@ def labels_from_bulk(zip_path: str | Path, vbo_ids: Iterable[str], out: str | Pa
     """
     wanted = {str(i).strip().zfill(16) for i in vbo_ids}
     path = Path(zip_path)
-    with zipfile.ZipFile(path) as zf:
-        member = next(m for m in zf.infolist() if m.filename.lower().endswith(".csv"))
-        with zf.open(member) as raw:
-            head: list[bytes] = []
-            index = None
-            for _ in range(10):
-                line = raw.readline()
-                if not line:
-                    break
-                head.append(line)
-                text = line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-                fields = next(csv.reader([text], delimiter=";"))
-                found = [c for c in _ID_COLUMNS if c in fields]
-                if found:
-                    index = fields.index(found[0])
-                    break
-            if index is None:
-                raise InputError("no EP-Online header with BAGVerblijfsobjectID found in the "
-                                 "first lines", path=path)
-            kept: list[bytes] = []
-            for line in progress(raw, desc="EP-Online rows", unit="row"):
-                if index == 0:
-                    value = line.split(b";", 1)[0]
-                else:
-                    row = next(csv.reader([line.decode("utf-8", errors="replace")],
-                                          delimiter=";"), [])
-                    value = row[index].encode() if len(row) > index else b""
-                vid = value.strip().strip(b'"').decode("ascii", errors="ignore").zfill(16)
-                if vid in wanted:
-                    kept.append(line)
+    with open_zip_member(path, suffix=".csv") as raw:
+        head: list[bytes] = []
+        index = None
+        for _ in range(10):
+            line = raw.readline()
+            if not line:
+                break
+            head.append(line)
+            text = line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+            fields = next(csv.reader([text], delimiter=";"))
+            found = [c for c in _ID_COLUMNS if c in fields]
+            if found:
+                index = fields.index(found[0])
+                break
+        if index is None:
+            raise InputError("no EP-Online header with BAGVerblijfsobjectID found in the "
+                             "first lines", path=path)
+        kept: list[bytes] = []
+        for line in progress(raw, desc="EP-Online rows", unit="row"):
+            if index == 0:
+                value = line.split(b";", 1)[0]
+            else:
+                row = next(csv.reader([line.decode("utf-8", errors="replace")],
+                                      delimiter=";"), [])
+                value = row[index].encode() if len(row) > index else b""
+            vid = value.strip().strip(b'"').decode("ascii", errors="ignore").zfill(16)
+            if vid in wanted:
+                kept.append(line)
     if kept:
         with atomic_path(out) as tmp, tmp.open("wb") as fh:
             fh.writelines(head)

@@ -8,6 +8,8 @@ not open data. The estimated target group combines the two (:func:`estimate_doel
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -83,38 +85,138 @@ def estimate_doelgroep(
     return np.round(n * np.clip(koop, 0, 1) * p_cheap, 1)
 
 
-def _counts(dwellings: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+@dataclass
+class PartialCounts:
+    """Per-buurt sums of part of the dwelling table; :func:`combine_counts` merges them.
+
+    Every part is exact and order-free, so the buurt figures do not depend on how the
+    dwellings are split (the distributed engine) or ordered.
+
+    Attributes
+    ----------
+    sums
+        Indexed by buurtcode: the ``n_*`` counts, ``_opp_n`` (dwellings with a floor area)
+        and ``_opp_int`` (sum of the whole-number floor areas, int64: BAG areas are whole m²).
+    fractions
+        ``buurtcode``, ``oppervlakte`` of the (rare) floor areas that are not whole numbers.
+    years
+        ``buurtcode``, ``bouwjaar``, ``n``: build-year histogram, for the exact median.
+    """
+
+    sums: pd.DataFrame
+    fractions: pd.DataFrame
+    years: pd.DataFrame
+
+
+def partial_counts(dwellings: pd.DataFrame, config: Config | None = None) -> PartialCounts:
+    """Per-buurt sums of (part of) the dwelling table, dwellings with a buurt only.
+
+    Vectorised: the buurtcode is factorised once and every count is one ``np.bincount``.
+    """
+    cfg = config or default_config()
     per = cfg["periods"]
     start, split, end = per["naoorlogs_start"], per["naoorlogs_split"], per["naoorlogs_end"]
-    bj = dwellings["bouwjaar"].astype("Float64")
+    codes, uniques = pd.factorize(dwellings["buurtcode"], sort=True)
+    ok = codes >= 0
+    c = codes[ok]
+    k = len(uniques)
+    bj = dwellings["bouwjaar"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[ok]
     slecht = list(cfg["labels"]["slecht"])
-    frame = pd.DataFrame({
-        "buurtcode": dwellings["buurtcode"].astype(object),
-        "n_woningen": 1,
-        "n_naoorlogs": dwellings["naoorlogs"].astype(int),
-        f"n_naoorlogs_{start}_{split - 1}": (
-            (bj >= start) & (bj < split)).fillna(False).astype(int),
-        f"n_naoorlogs_{split}_{end}": ((bj >= split) & (bj <= end)).fillna(False).astype(int),
-        "n_eengezins": dwellings["eengezins"].astype(int),
-        f"n_eengezins_voor_{per['eengezins_voor']}": (
-            dwellings["eengezins"] & (bj < per["eengezins_voor"]).fillna(False)).astype(int),
-        "n_meergezins": dwellings["woningtype"].astype(object).isin(
-            ["meergezins_laag", "meergezins_hoog"]).astype(int),
-        "n_bouwjaar_onbekend": bj.isna().astype(int),
-        "n_label_geregistreerd": (dwellings["label_bron"] == "geregistreerd").astype(int),
-        "n_label_efg": dwellings["energielabel"].astype(object).isin(slecht).astype(int),
-        "n_label_efg_geregistreerd": (
-            dwellings["energielabel"].astype(object).isin(slecht)
-            & (dwellings["label_bron"] == "geregistreerd")).astype(int),
-        "_opp_som": dwellings["oppervlakte"].fillna(0.0),
-        "_opp_n": dwellings["oppervlakte"].notna().astype(int),
-    })
-    frame = frame.loc[frame["buurtcode"].notna()]
-    sums = frame.groupby("buurtcode", sort=True).sum()
-    sums["mediaan_bouwjaar"] = (
-        pd.DataFrame({"b": frame["buurtcode"], "j": bj.loc[frame.index].astype(float)})
-        .groupby("b")["j"].median())
-    return sums
+    eengezins = dwellings["eengezins"].to_numpy(dtype=bool)[ok]
+    efg = np.asarray(dwellings["energielabel"].isin(slecht), dtype=bool)[ok]
+    geregistreerd = np.asarray(dwellings["label_bron"] == "geregistreerd", dtype=bool)[ok]
+    meergezins = np.asarray(dwellings["woningtype"].isin(["meergezins_laag", "meergezins_hoog"]),
+                            dtype=bool)[ok]
+    opp = dwellings["oppervlakte"].to_numpy(dtype=float)[ok]
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(c[mask], minlength=k).astype(np.int64)
+
+    with np.errstate(invalid="ignore"):
+        columns = {
+            "n_woningen": np.bincount(c, minlength=k).astype(np.int64),
+            "n_naoorlogs": count(dwellings["naoorlogs"].to_numpy(dtype=bool)[ok]),
+            f"n_naoorlogs_{start}_{split - 1}": count((bj >= start) & (bj < split)),
+            f"n_naoorlogs_{split}_{end}": count((bj >= split) & (bj <= end)),
+            "n_eengezins": count(eengezins),
+            f"n_eengezins_voor_{per['eengezins_voor']}": count(eengezins
+                                                               & (bj < per["eengezins_voor"])),
+            "n_meergezins": count(meergezins),
+            "n_bouwjaar_onbekend": count(np.isnan(bj)),
+            "n_label_geregistreerd": count(geregistreerd),
+            "n_label_efg": count(efg),
+            "n_label_efg_geregistreerd": count(efg & geregistreerd),
+        }
+    index = pd.Index(np.asarray(uniques, dtype=object), name="buurtcode")
+    sums = pd.DataFrame(columns, index=index)
+    has_opp = ~np.isnan(opp)
+    whole = has_opp & (np.abs(opp) < 2.0**52) & (opp == np.round(opp))
+    sums["_opp_n"] = count(has_opp)
+    sums["_opp_int"] = _int_sums(c[whole], opp[whole].astype(np.int64), k)
+    frac = has_opp & ~whole
+    fractions = pd.DataFrame({"buurtcode": index.to_numpy()[c[frac]], "oppervlakte": opp[frac]})
+    known = ~np.isnan(bj)
+    hist = pd.DataFrame({"code": c[known], "bouwjaar": bj[known].astype(np.int64)})
+    hist = hist.groupby(["code", "bouwjaar"], sort=True).size().rename("n").reset_index()
+    years = pd.DataFrame({"buurtcode": index.to_numpy()[hist["code"].to_numpy()],
+                          "bouwjaar": hist["bouwjaar"].to_numpy(),
+                          "n": hist["n"].to_numpy(dtype=np.int64)})
+    return PartialCounts(sums=sums, fractions=fractions, years=years)
+
+
+def _int_sums(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Exact int64 sums of ``values`` per code (``np.bincount`` would go through float)."""
+    out = np.zeros(k, dtype=np.int64)
+    np.add.at(out, codes, values)
+    return out
+
+
+def combine_counts(parts: Sequence[PartialCounts]) -> pd.DataFrame:
+    """Merge :class:`PartialCounts` into the per-buurt counts :func:`buurt_indicators` joins.
+
+    Counts add up exactly; the floor-area sum is exact for whole numbers and otherwise sums
+    the values in sorted order; the median build year comes from the merged histogram (for
+    an even count the mean of the two middle years, as :meth:`pandas.Series.median`).
+    """
+    sums = pd.concat([p.sums for p in parts])
+    sums = sums.groupby(level=0, sort=True).sum() if len(parts) > 1 else sums.sort_index()
+    frac = pd.concat([p.fractions for p in parts], ignore_index=True)
+    opp = sums["_opp_int"].astype(float)
+    if len(frac):
+        frac = frac.sort_values(["buurtcode", "oppervlakte"], kind="mergesort")
+        extra = frac.groupby("buurtcode", sort=False)["oppervlakte"].agg(
+            lambda v: float(np.add.reduce(v.to_numpy())))
+        opp = opp.add(extra.reindex(opp.index).fillna(0.0))
+    sums["_opp_som"] = opp
+    years = pd.concat([p.years for p in parts], ignore_index=True)
+    if len(parts) > 1 and len(years):
+        years = years.groupby(["buurtcode", "bouwjaar"], sort=True)["n"].sum().reset_index()
+    sums["mediaan_bouwjaar"] = _median_from_histogram(years).reindex(sums.index)
+    sums.index.name = "buurtcode"
+    return sums.drop(columns=["_opp_int"])
+
+
+def _median_from_histogram(years: pd.DataFrame) -> pd.Series:
+    """Median per buurtcode of a (buurtcode, bouwjaar, n) histogram sorted by both."""
+    if not len(years):
+        return pd.Series(dtype=float)
+    codes, uniques = pd.factorize(years["buurtcode"], sort=False)
+    n = years["n"].to_numpy(dtype=np.int64)
+    value = years["bouwjaar"].to_numpy(dtype=float)
+    total = np.bincount(codes, weights=n).astype(np.int64)
+    cum = np.cumsum(n)
+    start = np.concatenate([[0], np.cumsum(total)[:-1]])
+    # 1-based positions of the lower and upper middle element within each buurt
+    lo = start + (total + 1) // 2
+    hi = start + total // 2 + 1
+    lo_v = value[np.searchsorted(cum, lo)]
+    hi_v = value[np.searchsorted(cum, hi)]
+    return pd.Series((lo_v + hi_v) / 2, index=pd.Index(uniques, name="buurtcode"))
+
+
+def _counts(dwellings: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Per-buurt sums of the whole dwelling table (only dwellings with a buurt)."""
+    return combine_counts([partial_counts(dwellings, cfg)])
 
 
 def buurt_indicators(
@@ -144,8 +246,24 @@ def buurt_indicators(
         ``docs/schema.md``) and ``missing``: indicator name → why it is NaN everywhere.
     """
     cfg = config or default_config()
+    return buurt_indicators_from_counts(_counts(dwellings, cfg), buurten, trends=trends,
+                                        config=cfg)
+
+
+def buurt_indicators_from_counts(
+    counts: pd.DataFrame,
+    buurten: gpd.GeoDataFrame,
+    *,
+    trends: pd.DataFrame | None = None,
+    config: Config | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """:func:`buurt_indicators` from per-buurt counts (:func:`combine_counts`).
+
+    The distributed engine aggregates its partitions with :func:`partial_counts` and
+    finishes here, so both engines share the indicator arithmetic.
+    """
+    cfg = config or default_config()
     per = cfg["periods"]
-    counts = _counts(dwellings, cfg)
     out = buurten.reset_index(drop=True).copy()
     for col in ID_COLUMNS:
         if col not in out.columns:

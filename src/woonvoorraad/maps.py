@@ -614,6 +614,12 @@ def map_from_buurten(
     data = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
     if len(data) < len(gdf):
         logger.warning("map: %d buurten without geometry left out", len(gdf) - len(data))
+    if len(data) == 0:
+        raise ValueError(f"none of the {len(gdf)} buurten has a geometry to draw")
+    kinds = set(data.geometry.geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise ValueError(f"buurten must be polygons to be drawn; found "
+                         f"{', '.join(sorted(kinds - {'Polygon', 'MultiPolygon'}))}")
     data = data.sort_values("buurtcode", kind="mergesort")
     inds = _resolve_indicators(data, indicators)
     kandidaat = _candidate_texts(candidates)

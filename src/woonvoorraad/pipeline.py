@@ -8,23 +8,31 @@ manifest written last always describes the files beside it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
+import json
 import logging
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 
 from . import __version__, bag, cbs, eponline, indicators
 from ._io import OutputTransaction, sha256_file
 from .config import Config, default_config
-from .dwellings import dwellings_from_bag
+from .dwellings import dwelling_stage, pand_stage
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,34 @@ class BuildResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
+class _Steps:
+    """Wall time and peak memory after each step of a build (``timings`` in the manifest)."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.steps: dict[str, dict[str, float]] = {}
+
+    def mark(self, name: str) -> None:
+        bag.release_memory()  # hand memory freed by the step back to the system
+        now = time.perf_counter()
+        entry = {"seconds": round(now - self.t, 2)}
+        peak = _peak_rss_gb()
+        if peak is not None:
+            entry["peak_rss_gb"] = peak
+        self.steps[name] = entry
+        logger.debug("step %s: %.1f s (peak memory so far %s GB)", name, now - self.t, peak)
+        self.t = now
+
+
+def _peak_rss_gb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform != "darwin" else 2**30), 2)
+
+
 class _LogCapture(logging.Handler):
     """Collects the run's log records for ``build.log`` and the manifest."""
 
@@ -73,9 +109,132 @@ class _LogCapture(logging.Handler):
             self.warnings.append(record.getMessage())
 
 
+#: Folders of dask dwelling parts of the running build (see :func:`_dwellings_dask`).
+_PENDING_PARTS: list[Path] = []
+
+
+@functools.cache
+def _hasher() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="woonvoorraad-sha256")
+
+
 def _input_entry(role: str, path: Path, **extra: Any) -> dict[str, Any]:
+    """Manifest entry of an input; its sha256 is computed in a background thread.
+
+    Hashing the national BAG file (~8 GB) takes about 10 s; hashlib releases the GIL, so it
+    overlaps with the build. :func:`_resolve_hashes` waits for it before the manifest is made.
+    """
     return {"role": role, "path": str(path.resolve()), "size": path.stat().st_size,
-            "sha256": sha256_file(path), **extra}
+            "sha256": _hasher().submit(sha256_file, path), **extra}
+
+
+def _resolve_hashes(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace the pending sha256 of each input entry by its value."""
+    for entry in inputs:
+        if isinstance(entry.get("sha256"), Future):
+            entry["sha256"] = entry["sha256"].result()
+    return inputs
+
+
+def write_dwellings(dwellings: gpd.GeoDataFrame, path: str | Path, *,
+                    by: str = "gemeentecode") -> dict[str, int]:
+    """Write the dwelling table as GeoParquet, partitioned by gemeente into row groups.
+
+    The same as :func:`write_partitioned`; see there.
+    """
+    return write_partitioned(dwellings, path, by=by)
+
+
+def write_partitioned(table: gpd.GeoDataFrame, path: str | Path, *,
+                      by: str = "gemeentecode") -> dict[str, int]:
+    """Write a table as GeoParquet, partitioned by gemeente into row groups.
+
+    Rows are ordered by ``by`` (stable; rows without a gemeente, such as dwellings outside
+    every buurt, last) and each gemeente is exactly one row group, so a reader that wants one
+    gemeente reads only its row group:
+    ``pyarrow.parquet.read_table(path, filters=[("gemeentecode", "==", "GM0114")])`` or
+    ``geopandas.read_parquet(path, filters=...)`` skips the others by their statistics. One
+    file keeps the output a plain GeoParquet file (1.1.0, WKB) that any tool can open.
+
+    Parameters
+    ----------
+    table
+        The dwelling or buurt table.
+    path
+        Output file.
+    by
+        Partitioning column.
+
+    Returns
+    -------
+    dict
+        Rows per partition value (``""`` for missing).
+    """
+    codes, uniques = pd.factorize(table[by], sort=True)
+    key = np.where(codes < 0, len(uniques), codes)
+    order = np.argsort(key, kind="stable")
+    counts = np.bincount(key, minlength=len(uniques) + 1)
+    arrow = geoparquet_table(table).take(pa.array(order))
+    low_cardinality = [f.name for f in arrow.schema
+                       if f.name in ("buurtcode", "wijkcode", "gemeentecode")
+                       or pa.types.is_dictionary(f.type)]
+    with pq.ParquetWriter(path, arrow.schema, compression="snappy",
+                          use_dictionary=low_cardinality) as writer:
+        start = 0
+        for n in counts:
+            if n:
+                writer.write_table(arrow.slice(start, int(n)), row_group_size=int(n))
+            start += int(n)
+    labels = [str(u) for u in uniques] + [""]
+    return {label: int(n) for label, n in zip(labels, counts, strict=True) if n}
+
+
+def geoparquet_table(gdf: gpd.GeoDataFrame) -> pa.Table:
+    """A GeoDataFrame as an Arrow table with GeoParquet 1.1.0 metadata (WKB geometry).
+
+    Plain 2D points are encoded to WKB with numpy (21 bytes each), without one Python
+    ``bytes`` object per row; other geometries go through :func:`shapely.to_wkb` in chunks.
+    Reading the file back with :func:`geopandas.read_parquet` gives the same frame.
+    """
+    geom_col = gdf.geometry.name
+    geoms = np.asarray(gdf.geometry.values)
+    table = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns=geom_col)),
+                                 preserve_index=False)
+    types = shapely.get_type_id(geoms)
+    n = len(geoms)
+    if n and (types == 0).all() and not shapely.has_z(geoms).any():
+        xy = shapely.get_coordinates(geoms)
+        rec = np.empty(n, dtype=np.dtype([("bo", "u1"), ("t", "<u4"), ("x", "<f8"),
+                                          ("y", "<f8")]))
+        rec["bo"], rec["t"], rec["x"], rec["y"] = 1, 1, xy[:, 0], xy[:, 1]
+        offsets = np.arange(n + 1, dtype=np.int64) * 21
+        wkb = pa.Array.from_buffers(pa.large_binary(), n, [
+            None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(rec.tobytes())])
+        bbox = [float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()),
+                float(xy[:, 1].max())]
+    else:
+        wkb = pa.concat_arrays([pa.array(shapely.to_wkb(geoms[lo:lo + 500_000]),
+                                         type=pa.large_binary())
+                                for lo in range(0, max(n, 1), 500_000)])
+        bounds = shapely.total_bounds(geoms)
+        bbox = [float(v) for v in bounds] if np.isfinite(bounds).all() else []
+    present = sorted({shapely.GeometryType(t).name for t in np.unique(types) if t >= 0})
+    names = {"POINT": "Point", "LINESTRING": "LineString", "LINEARRING": "LineString",
+             "POLYGON": "Polygon", "MULTIPOINT": "MultiPoint",
+             "MULTILINESTRING": "MultiLineString", "MULTIPOLYGON": "MultiPolygon",
+             "GEOMETRYCOLLECTION": "GeometryCollection"}
+    column: dict[str, Any] = {"encoding": "WKB",
+                              "geometry_types": sorted({names[t] for t in present})}
+    if gdf.crs is not None:
+        column["crs"] = gdf.crs.to_json_dict()
+    if bbox:
+        column["bbox"] = bbox
+    geo = {"version": "1.1.0", "primary_column": geom_col, "columns": {geom_col: column},
+           "creator": {"library": "woonvoorraad", "version": __version__}}
+    table = table.append_column(geom_col, wkb)
+    metadata = dict(table.schema.metadata or {})
+    metadata[b"geo"] = json.dumps(geo).encode()
+    return table.replace_schema_metadata(metadata)
 
 
 def package_versions() -> dict[str, str]:
@@ -103,6 +262,9 @@ def build(
     synthetic: bool | None = None,
     analyse: bool = True,
     extra_parameters: dict[str, Any] | None = None,
+    engine: str = "memory",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> BuildResult:
     """Run the whole chain and write the outputs to ``out``.
 
@@ -132,11 +294,22 @@ def build(
         Also run the classification (scores, candidates, instruments, costs, typology).
     extra_parameters
         Run options recorded in the manifest (e.g. the CLI arguments).
+    engine
+        ``"memory"`` (default): one process; ``"dask"``: partitioned over a
+        :mod:`dask.distributed` cluster (:mod:`woonvoorraad.distributed`), with exactly the
+        same results. With ``"dask"``, :attr:`BuildResult.dwellings` is a lazy
+        :class:`dask_geopandas.GeoDataFrame` on the written ``dwellings.parquet``.
+    scheduler
+        Dask scheduler address (``tcp://host:8786``); default: a LocalCluster on this machine.
+    workers
+        Workers of that LocalCluster (default: one per core).
 
     Returns
     -------
     BuildResult
     """
+    if engine not in ("memory", "dask"):
+        raise ValueError(f"engine must be 'memory' or 'dask', not {engine!r}")
     cfg = config or default_config()
     started = time.perf_counter()
     capture = _LogCapture()
@@ -157,10 +330,13 @@ def build(
             prognose_path=Path(prognose_path) if prognose_path else None,
             gemeenten=gemeenten, cfg=cfg, synthetic=synthetic, analyse=analyse,
             extra_parameters=extra_parameters or {}, capture=capture, started=started,
+            engine=engine, scheduler=scheduler, workers=workers,
         )
     finally:
         root.removeHandler(capture)
         root.setLevel(old_level)
+        while _PENDING_PARTS:  # dwelling parts of the dask engine, merged or not
+            shutil.rmtree(_PENDING_PARTS.pop(), ignore_errors=True)
 
 
 def _build(
@@ -178,8 +354,12 @@ def _build(
     extra_parameters: dict[str, Any],
     capture: _LogCapture,
     started: float,
+    engine: str = "memory",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> BuildResult:
     logger.info("build: BAG %s, buurten %s -> %s", bag_path, buurten_path, out)
+    steps = _Steps()
     buurten, cbs_read = cbs.read_buurten(buurten_path, gemeenten=gemeenten)
     if synthetic is None:
         synthetic = bag.layer_is_synthetic(bag_path) or bag.layer_is_synthetic(buurten_path)
@@ -189,18 +369,36 @@ def _build(
 
     bbox = tuple(float(v) for v in buurten.total_bounds)
     lo, hi = cfg["dwellings"]["bouwjaar_min"], cfg["dwellings"]["bouwjaar_max"]
-    panden, vbo, layout = bag.read_bag(bag_path, bbox=bbox, bouwjaar_range=(lo, hi))
-    inputs.insert(0, _input_entry("bag", bag_path, layout=layout))
-
-    labels = None
-    if labels_path is not None:
-        labels = eponline.read_ep_online(labels_path, vbo_ids=set(vbo["vbo_id"].dropna()))
-        inputs.append(_input_entry("labels", labels_path))
+    steps.mark("read buurten")
+    dist = None
+    if engine == "dask":
+        dist = _dwellings_dask(bag_path, buurten, labels_path, inputs=inputs, cfg=cfg,
+                               bbox=bbox, out=out, scheduler=scheduler, workers=workers)
+        report = dist.report
+        dwell = None
+        steps.mark("dwellings (dask)")
     else:
-        logger.warning("no EP-Online labels given: every energy label is estimated from "
-                       "dwelling type and build period (PBL Vesta default labels)")
+        panden, vbo, layout = bag.read_bag_for_build(bag_path, bbox=bbox,
+                                                     bouwjaar_range=(lo, hi))
+        inputs.insert(0, _input_entry("bag", bag_path, layout=layout))
+        steps.mark("read BAG")
 
-    dwell, report = dwellings_from_bag(panden, vbo, buurten, labels=labels, config=cfg)
+        labels = None
+        if labels_path is not None:
+            labels = eponline.read_ep_online(labels_path, vbo_ids=set(vbo["vbo_id"].dropna()))
+            inputs.append(_input_entry("labels", labels_path))
+        else:
+            logger.warning("no EP-Online labels given: every energy label is estimated from "
+                           "dwelling type and build period (PBL Vesta default labels)")
+        steps.mark("read labels")
+
+        # two stages, so that the footprints are freed before the dwellings' points are made
+        stage = pand_stage(panden, vbo, config=cfg)
+        del panden
+        steps.mark("links and woningtype")
+        dwell, report = dwelling_stage(stage, vbo, buurten, labels=labels, config=cfg)
+        del vbo, stage
+        steps.mark("dwellings")
 
     trend_table = None
     trend_report: dict[str, Any] = {}
@@ -214,7 +412,13 @@ def _build(
         buurten, trend_report["aangevuld"] = cbs.fill_from_other_years(
             buurten, stats, year=cbs_read.year)
 
-    ind, missing = indicators.buurt_indicators(dwell, buurten, trends=trend_table, config=cfg)
+    if dist is not None:
+        ind, missing = indicators.buurt_indicators_from_counts(dist.counts, buurten,
+                                                               trends=trend_table, config=cfg)
+    else:
+        ind, missing = indicators.buurt_indicators(dwell, buurten, trends=trend_table,
+                                                   config=cfg)
+    steps.mark("indicators")
 
     prognose = None
     if prognose_path is not None:
@@ -223,9 +427,14 @@ def _build(
 
     analysis_result = None
     if analyse:
+        if dist is not None:  # the analysis needs the dwellings in memory (no geometry)
+            from .distributed import read_parts
+
+            dwell = read_parts(dist.parts)
         analysis_result = _run_analysis(ind, dwell, cfg, prognose)
         if analysis_result is not None:
             ind = analysis_result.buurten
+        steps.mark("analysis")
 
     manifest: dict[str, Any] = {
         "tool": "woonvoorraad",
@@ -234,7 +443,7 @@ def _build(
         "synthetic": bool(synthetic),
         "data_notice": ("SYNTHETISCHE DEMODATA - fictieve gemeenten, geen echte cijfers"
                         if synthetic else None),
-        "inputs": inputs,
+        "inputs": _resolve_hashes(inputs),
         "parameters": {"config": cfg, "gemeenten": list(gemeenten) if gemeenten else None,
                        **extra_parameters},
         "packages": package_versions(),
@@ -247,11 +456,23 @@ def _build(
     }
     if analysis_result is not None:
         manifest["analysis"] = analysis_result.summary()
+    manifest["engine"] = {"name": engine}
+    if dist is not None:
+        manifest["engine"].update({"scheduler": scheduler or "LocalCluster",
+                                   "workers": dist.n_workers, "tiles": dist.n_tiles,
+                                   "timings": dist.timings})
 
     files: dict[str, Path] = {}
     with OutputTransaction(out) as txn:
-        dwell.to_parquet(txn.path("dwellings.parquet"), index=False)
-        ind.to_parquet(txn.path("buurten.parquet"), index=False)
+        if dist is not None:
+            from .distributed import merge_parts, remove_parts
+
+            merge_parts(dist.parts, txn.path("dwellings.parquet"))
+            remove_parts(dist.parts_dir)
+        else:
+            write_dwellings(dwell, txn.path("dwellings.parquet"))
+        steps.mark("write dwellings")
+        write_partitioned(ind, txn.path("buurten.parquet"))  # row order kept: by buurtcode
         if analysis_result is not None:
             for name, table in analysis_result.tables().items():
                 target = txn.path(name)
@@ -260,15 +481,52 @@ def _build(
                 else:
                     pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(
                         target, index=False)
+        steps.mark("write other outputs")
         manifest["elapsed_seconds"] = round(time.perf_counter() - started, 2)
+        manifest["timings"] = steps.steps
         manifest["log"] = capture.warnings
         txn.path("build.log").write_text("\n".join(capture.lines) + "\n", encoding="utf-8")
         txn.commit(manifest)
         files = {name: out / name for name in txn.files}
     logger.info("build finished in %.1f s: %d buurten, %d dwellings", manifest["elapsed_seconds"],
-                len(ind), len(dwell))
+                len(ind), report.n_dwellings)
+    if dist is not None:
+        from .distributed import dwellings_frame
+
+        dwell = dwellings_frame(out / "dwellings.parquet")
     return BuildResult(out_dir=out, buurten=ind, dwellings=dwell, manifest=manifest,
                        analysis=analysis_result, files=files)
+
+
+def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path | None, *,
+                    inputs: list[dict[str, Any]], cfg: Config, bbox: tuple[float, ...],
+                    out: Path, scheduler: str | None, workers: int | None) -> Any:
+    """The dwellings on a dask cluster (:mod:`woonvoorraad.distributed`)."""
+    import tempfile
+
+    from . import distributed
+
+    labels = None
+    if labels_path is not None:
+        labels = eponline.read_ep_online(labels_path)[["vbo_id", "energielabel"]]
+        inputs.append(_input_entry("labels", labels_path))
+    else:
+        logger.warning("no EP-Online labels given: every energy label is estimated from "
+                       "dwelling type and build period (PBL Vesta default labels)")
+    out.mkdir(parents=True, exist_ok=True)
+    parts_dir = Path(tempfile.mkdtemp(prefix=".dask-parts-", dir=out))
+    _PENDING_PARTS.append(parts_dir)  # removed by build() however the build ends
+    try:
+        with distributed.connect(scheduler, workers) as client:
+            result = distributed.build_dwellings(bag_path, buurten, client=client,
+                                                 parts_dir=parts_dir, labels=labels,
+                                                 config=cfg, bbox=bbox)  # type: ignore[arg-type]
+    except BaseException:
+        distributed.remove_parts(parts_dir)
+        raise
+    result.parts_dir = parts_dir
+    inputs.insert(0, _input_entry("bag", bag_path, layout=result.layout))
+    return result
 
 
 def _run_analysis(ind: gpd.GeoDataFrame, dwell: gpd.GeoDataFrame, cfg: Config,

@@ -49,7 +49,7 @@ import pandas as pd
 
 from . import __version__
 from ._errors import InputError, WoonvoorraadError
-from ._io import write_json_atomic, write_text_atomic
+from ._io import FolderLock, remove_temp_files, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,6 +61,14 @@ NA = "n.b."
 
 #: Name of the Jupyter kernel the reports run in (``make`` installs it).
 KERNEL_NAME = "woonvoorraad"
+
+#: Lock file of a report folder while :func:`render_reports` writes into it.
+REPORT_LOCK_NAME = ".woonvoorraad-report.lock"
+
+#: The runner's per-gemeente copy of the buurt polygons, in the report folder while it runs.
+POLYGONS_NAME = ".buurtvlakken.parquet"
+
+_NO_POLYGONS = "-"  # a gemeentecode that matches no buurt: load_run reads no polygons
 
 #: Parameters of the report template, with their meaning (the template's ``parameters`` cell).
 TEMPLATE_PARAMETERS: dict[str, str] = {
@@ -630,13 +638,33 @@ class Run:
         return table.to_pandas()
 
 
-def load_run(processed_dir: str | Path) -> Run:
+#: Set by the report runner in each worker's environment (and so in its kernel's): the
+#: gemeente the process renders, whose buurt polygons are the only ones it reads.
+GEOMETRY_ENV = "WOONVOORRAAD_RAPPORT_GEMEENTE"
+
+#: Set with :data:`GEOMETRY_ENV`: a copy of the buurt polygons with one row group per
+#: gemeente (:func:`write_polygons_by_gemeente`), from which one gemeente is read cheaply.
+GEOMETRY_FILE_ENV = "WOONVOORRAAD_RAPPORT_VLAKKEN"
+
+
+def load_run(processed_dir: str | Path, *, geometry_for: str | None = None,
+             polygons: str | Path | None = None) -> Run:
     """Load a processed-data folder: manifest and buurten (tables are read on first use).
 
     Parameters
     ----------
     processed_dir
         Output folder of ``woonvoorraad build`` or ``woonvoorraad demo``.
+    geometry_for
+        Read the buurt polygons of this gemeentecode only; every other column is read for all
+        buurten (the comparisons need them), the other polygons stay empty. A report needs
+        only its own gemeente's polygons, and for a national build (14,500 detailed buurten)
+        this saves about 1 GB and half a minute per report process. Default: the environment
+        variable ``WOONVOORRAAD_RAPPORT_GEMEENTE`` (which the report runner sets for its
+        workers and their kernels), else every polygon is read.
+    polygons
+        With ``geometry_for``: a file of :func:`write_polygons_by_gemeente` to read the
+        polygons from (default: ``WOONVOORRAAD_RAPPORT_VLAKKEN``, else the buurten file).
 
     Returns
     -------
@@ -661,16 +689,133 @@ def load_run(processed_dir: str | Path) -> Run:
         buurten_path = path / "buurten.parquet"
     if not buurten_path.is_file():
         raise InputError("build folder has no buurten.parquet", path=path)
+    geometry_for = geometry_for or os.environ.get(GEOMETRY_ENV) or None
+    polygons = polygons or os.environ.get(GEOMETRY_FILE_ENV) or None
     try:
-        buurten = gpd.read_parquet(buurten_path)
+        buurten = (gpd.read_parquet(buurten_path) if geometry_for is None
+                   else _read_buurten_for(buurten_path, geometry_for,
+                                          Path(polygons) if polygons else None))
     except Exception as exc:  # pyarrow / geopandas raise many types
         raise InputError(f"cannot read {buurten_path.name}: {exc}", path=path) from exc
     for col in ("buurtcode", "gemeentecode"):
         if col not in buurten.columns:
             raise InputError(f"{buurten_path.name} lacks column {col!r}", path=path)
-    logger.debug("loaded %s: %d buurten", path, len(buurten))
+    logger.debug("loaded %s: %d buurten (polygons: %s)", path, len(buurten),
+                 geometry_for or "all")
     return Run(path=path, manifest=manifest, buurten=buurten)
 
+
+def _geo_column(path: Path) -> tuple[str, dict[str, Any], list[str]]:
+    """Primary geometry column, its GeoParquet metadata and all column names of a file."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    geo = json.loads((schema.metadata or {}).get(b"geo", b"{}") or b"{}")
+    geom_col = geo.get("primary_column", "geometry")
+    return geom_col, geo, list(schema.names)
+
+
+def write_polygons_by_gemeente(processed_dir: str | Path, out: str | Path) -> Path:
+    """Copy the buurt polygons of a build into ``out``, one Parquet row group per gemeente.
+
+    ``buurten.parquet`` is one row group: reading one gemeente's polygons from it decodes all
+    of them (about 450 MB for a national build). From this copy a filter on ``gemeentecode``
+    reads only the gemeente's row group. The report runner writes it once per run.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ._io import atomic_path
+
+    folder = Path(processed_dir)
+    src = folder / "analyse_buurten.parquet"
+    if not src.is_file():
+        src = folder / "buurten.parquet"
+    geom_col, geo, _ = _geo_column(src)
+    table = pq.read_table(src, columns=["gemeentecode", "buurtcode", geom_col])
+    table = table.sort_by([("gemeentecode", "ascending"), ("buurtcode", "ascending")])
+    codes = np.asarray(table.column("gemeentecode").to_numpy(zero_copy_only=False), dtype=str)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else []
+    ends = [*starts[1:], len(codes)] if len(codes) else []
+    schema = table.schema.with_metadata({b"geo": json.dumps(geo).encode()})
+    out = Path(out)
+    with atomic_path(out) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for lo, hi in zip(starts, ends, strict=True):
+            writer.write_table(pa.Table.from_batches(table.slice(lo, hi - lo).to_batches(),
+                                                     schema=schema), row_group_size=hi - lo)
+    return out
+
+
+def build_snapshot(processed_dir: str | Path) -> dict[str, list[int]]:
+    """Size and modification time of the files of a build that a report reads."""
+    folder = Path(processed_dir)
+    out = {}
+    for name in ("manifest.json", "buurten.parquet", "analyse_buurten.parquet"):
+        with contextlib.suppress(OSError):
+            st = (folder / name).stat()
+            out[name] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def check_build_snapshot(processed_dir: str | Path,
+                         snapshot: dict[str, list[int]] | None) -> None:
+    """Raise :class:`InputError` when the build changed since ``snapshot`` was taken.
+
+    A build that publishes into the folder while its reports are being made would give
+    reports from two different builds in one run; a worker checks before it reads anything.
+    """
+    if snapshot is None:
+        return
+    now = build_snapshot(processed_dir)
+    if now != snapshot:
+        changed = sorted(set(now) ^ set(snapshot) | {n for n in now
+                                                      if now[n] != snapshot.get(n)})
+        raise InputError(f"the build changed while its reports were being made "
+                         f"({', '.join(changed)} replaced by a new build); render the reports "
+                         f"again", path=processed_dir)
+
+
+def _in_subprocess(func: Any, *args: Any) -> Any:
+    """Run ``func(*args)`` in a fresh process, so that its memory is returned when it ends."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(func, *args).result()
+
+
+def _read_buurten_for(path: Path, gemeentecode: str, polygons: Path | None = None
+                      ) -> gpd.GeoDataFrame:
+    """The buurten GeoParquet with polygons decoded for one gemeente only (others None)."""
+    import pyarrow.parquet as pq
+    import shapely
+    from pyproj import CRS
+
+    geom_col, geo, names = _geo_column(path)
+    if geom_col not in names or "gemeentecode" not in names:
+        return gpd.read_parquet(path)
+    attrs = pd.read_parquet(path, columns=[c for c in names if c != geom_col])
+    mine = (attrs["gemeentecode"].astype(str) == str(gemeentecode)).to_numpy()
+    geoms = np.full(len(attrs), None, dtype=object)
+    if mine.any() and polygons is not None and polygons.is_file():
+        part = pq.read_table(polygons, columns=["buurtcode", geom_col],
+                             filters=[("gemeentecode", "==", str(gemeentecode))])
+        by_code = dict(zip(part.column("buurtcode").to_pylist(),
+                           part.column(geom_col).to_pylist(), strict=True))
+        wkb = [by_code.get(c) for c in attrs.loc[mine, "buurtcode"].astype(str)]
+        geoms[mine] = shapely.from_wkb(np.asarray(wkb, dtype=object))
+    elif mine.any():
+        wkb = pq.read_table(path, columns=[geom_col]).column(geom_col).combine_chunks()
+        geoms[mine] = shapely.from_wkb(np.asarray(wkb.filter(mine).to_numpy(
+            zero_copy_only=False), dtype=object))
+        del wkb
+    column_meta = geo.get("columns", {}).get(geom_col) or {}
+    # GeoParquet: no "crs" key means OGC:CRS84, null means none, else PROJJSON (or a string)
+    crs_value = column_meta.get("crs", "OGC:CRS84")
+    crs = (None if crs_value is None else CRS.from_json_dict(crs_value)
+           if isinstance(crs_value, dict) else CRS.from_user_input(crs_value))
+    out = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=attrs.index, crs=crs))
+    return out.rename_geometry(geom_col) if geom_col != "geometry" else out
 
 
 def _json_safe(value: Any) -> Any:
@@ -1769,6 +1914,8 @@ class ReportStatus:
         Output files relative to the report folder (None when not written).
     kerncijfers
         Key figures of the gemeente (:func:`gemeente_summary`), for the index.
+    peak_rss_mb, kernel_peak_rss_mb
+        Peak resident memory of the worker process and of its notebook kernel (last attempt).
     """
 
     gemeentecode: str
@@ -1783,6 +1930,8 @@ class ReportStatus:
     kaart: str | None = None
     log: str | None = None
     kerncijfers: dict[str, Any] = field(default_factory=dict)
+    peak_rss_mb: float | None = None
+    kernel_peak_rss_mb: float | None = None
 
 
 @dataclass
@@ -1967,11 +2116,26 @@ def _stems(run: Run, codes: Sequence[str]) -> dict[str, str]:
 
 
 def _worker_env() -> dict[str, str]:
-    env = dict(os.environ)
+    """Environment of a report worker: this Python first on PATH, one thread, no secrets.
+
+    The reports never download anything, so the EP-Online API key (and anything else that
+    looks like a key or token) is not passed on: a notebook can then never print it.
+    """
+    from . import settings
+
+    secret = re.compile(r"(?i)(api[-_]?key|token|secret|password|passwd|credential)")
+    env = {k: v for k, v in os.environ.items()
+           if k != settings.ep_online_api_key_env and not secret.search(k)}
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env["PYTHONUNBUFFERED"] = "1"
     env["WOONVOORRAAD_PROGRESS"] = "0"
+    # one thread per worker (the workers are the parallelism) and few malloc arenas: no
+    # oversubscription of the cores, and a small address space, so that a memory limit
+    # (RLIMIT_AS) measures what a report really uses
+    for name, value in (("OMP_NUM_THREADS", "1"), ("OPENBLAS_NUM_THREADS", "1"),
+                        ("MKL_NUM_THREADS", "1"), ("MALLOC_ARENA_MAX", "2")):
+        env.setdefault(name, value)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
 
@@ -2045,6 +2209,8 @@ def _render_one(job: dict[str, Any], status: ReportStatus, *, out_dir: Path, tim
     status.status = res.get("status", "failed")
     status.error = res.get("error")
     status.error_type = res.get("error_type")
+    status.peak_rss_mb = res.get("peak_rss_mb")
+    status.kernel_peak_rss_mb = res.get("kernel_peak_rss_mb")
     for key in ("html", "notebook", "kaart"):
         p = out_dir / job[key]
         setattr(status, key, job[key] if p.is_file() and (key != "html" or status.status == "ok")
@@ -2079,6 +2245,7 @@ def render_reports(
     parameters: Mapping[str, Any] | None = None,
     offline: bool = True,
     start_timeout: float = 120.0,
+    memory_limit_mb: float | None = None,
 ) -> RunResult:
     """Render one report and one map per gemeente, each in its own process.
 
@@ -2117,6 +2284,10 @@ def render_reports(
         Inline Leaflet in maps and reports (True) or load it from a CDN.
     start_timeout
         Seconds to wait for a kernel to start.
+    memory_limit_mb
+        Address-space limit (``RLIMIT_AS``) of each worker and of its kernel, in MiB; a report
+        that needs more fails with a ``MemoryError`` (recorded in ``run.json``) and the others
+        go on. None: no limit.
 
     Returns
     -------
@@ -2132,7 +2303,7 @@ def render_reports(
         The kernel is missing.
     """
     started = time.perf_counter()
-    run = load_run(processed_dir)
+    run = load_run(processed_dir, geometry_for=_NO_POLYGONS)  # the runner needs no polygons
     codes, region = _select(run, gemeenten, region)
     tpl = Path(template) if template is not None else default_template()
     if not tpl.is_file():
@@ -2149,64 +2320,80 @@ def render_reports(
         region or run.naam)
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    workers = max(1, int(workers))
-    stems = _stems(run, codes)
-    statuses = []
-    jobs = []
-    for code in codes:
-        stem = stems[code]
-        st = ReportStatus(gemeentecode=code, gemeentenaam=run.gemeentenaam(code),
-                          kerncijfers=_json_safe(gemeente_summary(run, code)))
-        statuses.append(st)
-        job = {
-            "code": code, "naam": st.gemeentenaam, "stem": stem, "data_dir": str(run.path),
-            "template": str(tpl.resolve()), "kernel": kernel, "out_dir": str(folder),
-            "html": f"{stem}.html", "notebook": f"{stem}.ipynb", "kaart": f"{stem}-kaart.html",
-            "parameters": {"gemeente_code": code, "data_dir": str(run.path),
-                           "kaart_bestand": f"{stem}-kaart.html", "offline": offline, **extra},
-            "cell_timeout": timeout, "start_timeout": start_timeout, "offline": offline,
+    # two report runs into one folder would overwrite each other's notebooks, logs and
+    # run.json: the second one stops at once with a clear message
+    folder_lock = FolderLock(folder, name=REPORT_LOCK_NAME, what="woonvoorraad report run")
+    folder_lock.acquire()
+    polygons = folder / POLYGONS_NAME
+    try:
+        for left in remove_temp_files(folder):  # of a report run that was killed
+            logger.info("removed %s, left by an interrupted report run", left)
+        snapshot = build_snapshot(run.path)
+        _in_subprocess(write_polygons_by_gemeente, run.path, polygons)
+        workers = max(1, int(workers))
+        stems = _stems(run, codes)
+        statuses = []
+        jobs = []
+        for code in codes:
+            stem = stems[code]
+            st = ReportStatus(gemeentecode=code, gemeentenaam=run.gemeentenaam(code),
+                              kerncijfers=_json_safe(gemeente_summary(run, code)))
+            statuses.append(st)
+            job = {
+                "code": code, "naam": st.gemeentenaam, "stem": stem, "data_dir": str(run.path),
+                "template": str(tpl.resolve()), "kernel": kernel, "out_dir": str(folder),
+                "html": f"{stem}.html", "notebook": f"{stem}.ipynb", "kaart": f"{stem}-kaart.html",
+                "parameters": {"gemeente_code": code, "data_dir": str(run.path),
+                               "kaart_bestand": f"{stem}-kaart.html", "offline": offline, **extra},
+                "cell_timeout": timeout, "start_timeout": start_timeout, "offline": offline,
+                "memory_limit_mb": memory_limit_mb, "polygons": str(polygons),
+                "build_snapshot": snapshot,
+            }
+            for key in ("html", "notebook", "kaart"):  # no way out of the report folder
+                target = (folder / job[key]).resolve()
+                if target.parent != folder:
+                    raise InputError(f"unsafe output name {job[key]!r}")
+            jobs.append(job)
+        meta = {
+            "tool": "woonvoorraad", "version": __version__,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "processed_dir": str(run.path), "synthetic": run.synthetic, "region": region,
+            "template": str(tpl.resolve()), "kernel": kernel, "workers": workers,
+            "timeout_seconds": timeout, "retries": retries, "offline": offline,
+        "memory_limit_mb": memory_limit_mb,
+            "parameters": _json_safe(extra),
         }
-        for key in ("html", "notebook", "kaart"):  # no way out of the report folder
-            target = (folder / job[key]).resolve()
-            if target.parent != folder:
-                raise InputError(f"unsafe output name {job[key]!r}")
-        jobs.append(job)
-    meta = {
-        "tool": "woonvoorraad", "version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "processed_dir": str(run.path), "synthetic": run.synthetic, "region": region,
-        "template": str(tpl.resolve()), "kernel": kernel, "workers": workers,
-        "timeout_seconds": timeout, "retries": retries, "offline": offline,
-        "parameters": _json_safe(extra),
-    }
-    run_json = folder / "run.json"
-    lock = threading.Lock()
-    _write_run_json(run_json, meta, statuses, lock)
-    logger.info("rendering %d report(s) into %s with %d worker(s)", len(jobs), folder, workers)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rapport") as pool:
-        futures = {pool.submit(_render_one, job, st, out_dir=folder, timeout=timeout,
-                               retries=retries): st for job, st in zip(jobs, statuses,
-                                                                        strict=True)}
-        for fut in as_completed(futures):
-            st = futures[fut]
-            try:
-                fut.result()
-            except Exception as exc:  # the runner itself failed for this gemeente
-                logger.exception("report %s: runner error", st.gemeentecode)
-                st.status, st.error, st.error_type = "failed", str(exc), type(exc).__name__
-            logger.info("report %s (%s): %s in %.1f s", st.gemeentecode, st.gemeentenaam,
-                        st.status, st.duration_seconds)
-            _write_run_json(run_json, meta, statuses, lock)
-    elapsed = round(time.perf_counter() - started, 2)
-    meta["elapsed_seconds"] = elapsed
-    _write_run_json(run_json, meta, statuses, lock)
-    index = write_text_atomic(folder / "index.html",
-                              index_html(run, statuses, region=region, created=meta["created"]))
-    result = RunResult(out_dir=folder, index=index, run_json=run_json, reports=statuses,
-                       elapsed_seconds=elapsed)
-    logger.info("%d of %d report(s) ok in %.1f s; index: %s", len(statuses) - len(result.failed),
-                len(statuses), elapsed, index)
-    return result
+        run_json = folder / "run.json"
+        lock = threading.Lock()
+        _write_run_json(run_json, meta, statuses, lock)
+        logger.info("rendering %d report(s) into %s with %d worker(s)", len(jobs), folder, workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rapport") as pool:
+            futures = {pool.submit(_render_one, job, st, out_dir=folder, timeout=timeout,
+                                   retries=retries): st for job, st in zip(jobs, statuses,
+                                                                            strict=True)}
+            for fut in as_completed(futures):
+                st = futures[fut]
+                try:
+                    fut.result()
+                except Exception as exc:  # the runner itself failed for this gemeente
+                    logger.exception("report %s: runner error", st.gemeentecode)
+                    st.status, st.error, st.error_type = "failed", str(exc), type(exc).__name__
+                logger.info("report %s (%s): %s in %.1f s", st.gemeentecode, st.gemeentenaam,
+                            st.status, st.duration_seconds)
+                _write_run_json(run_json, meta, statuses, lock)
+        elapsed = round(time.perf_counter() - started, 2)
+        meta["elapsed_seconds"] = elapsed
+        _write_run_json(run_json, meta, statuses, lock)
+        index = write_text_atomic(folder / "index.html",
+                                  index_html(run, statuses, region=region, created=meta["created"]))
+        result = RunResult(out_dir=folder, index=index, run_json=run_json, reports=statuses,
+                           elapsed_seconds=elapsed)
+        logger.info("%d of %d report(s) ok in %.1f s; index: %s",
+                    len(statuses) - len(result.failed), len(statuses), elapsed, index)
+        return result
+    finally:
+        polygons.unlink(missing_ok=True)
+        folder_lock.release()
 
 
 def index_html(run: Run, statuses: Sequence[ReportStatus], *, region: str | None = None,
@@ -2280,6 +2467,26 @@ def index_html(run: Run, statuses: Sequence[ReportStatus], *, region: str | None
 # ---------------------------------------------------------------------------------------------
 
 
+def _publish_notebook(tmp: Path, final: Path) -> None:
+    """Move an executed notebook into place if it is a complete notebook, else drop it.
+
+    A failed run still publishes its notebook (it shows the error in the failing cell); a
+    notebook that papermill did not finish writing never gets the final name.
+    """
+    if not tmp.is_file():
+        return
+    try:
+        complete = isinstance(json.loads(tmp.read_text(encoding="utf-8"))["cells"], list)
+    except (OSError, ValueError, KeyError, TypeError):
+        complete = False
+    if not complete:
+        tmp.unlink(missing_ok=True)
+        return
+    with tmp.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+
+
 def _worker(job_file: str | Path) -> int:
     """Render the map and the report of one gemeente; write a result JSON. Exit code 0 = ok."""
     from ._log import configure_logging
@@ -2290,10 +2497,16 @@ def _worker(job_file: str | Path) -> int:
     out = Path(job["out_dir"])
     result: dict[str, Any] = {"status": "failed"}
     t0 = time.perf_counter()
+    _limit_memory(job.get("memory_limit_mb"))
     try:
         from .maps import save_map
 
-        run = load_run(job["data_dir"])
+        check_build_snapshot(job["data_dir"], job.get("build_snapshot"))
+        # this process and the kernel it starts read the polygons of this gemeente only
+        os.environ[GEOMETRY_ENV] = job["code"]
+        if job.get("polygons"):
+            os.environ[GEOMETRY_FILE_ENV] = job["polygons"]
+        run = load_run(job["data_dir"], geometry_for=job["code"], polygons=job.get("polygons"))
         m = kaart(run, job["code"], offline=bool(job.get("offline", True)))
         save_map(m, out / job["kaart"])
         result["kaart_bytes"] = (out / job["kaart"]).stat().st_size
@@ -2301,7 +2514,11 @@ def _worker(job_file: str | Path) -> int:
         import papermill as pm
 
         nb_final = out / job["notebook"]
-        nb_tmp = out / f".{job['notebook']}.part.ipynb"
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{job['notebook']}.", suffix=".part.ipynb",
+                                        dir=out)
+        os.close(fd)
+        nb_tmp = Path(tmp_name)
+        nb_tmp.unlink()  # a unique hidden name; papermill creates the file
         with tempfile.TemporaryDirectory(prefix="woonvoorraad-rapport-") as cwd:
             try:
                 pm.execute_notebook(
@@ -2310,8 +2527,7 @@ def _worker(job_file: str | Path) -> int:
                     start_timeout=int(job.get("start_timeout", 120)),
                     execution_timeout=int(job["cell_timeout"]), cwd=cwd, report_mode=True)
             finally:
-                if nb_tmp.is_file():
-                    os.replace(nb_tmp, nb_final)
+                _publish_notebook(nb_tmp, nb_final)
         page = export_html(nb_final, titel=f"Woningvoorraad gemeente {job['naam']}")
         write_text_atomic(out / job["html"], page)
         result = {"status": "ok", "kaart_bytes": result["kaart_bytes"],
@@ -2325,8 +2541,48 @@ def _worker(job_file: str | Path) -> int:
             result = {"status": "failed", "error_type": ename, "error": str(exc) or ename}
         logger.error("report %s failed: %s", job.get("code"), result["error"])
     result["seconds"] = round(time.perf_counter() - t0, 2)
+    result.update(_peak_rss())
     write_json_atomic(job["result"], result)
     return 0 if result["status"] == "ok" else 1
+
+
+def _limit_memory(limit_mb: float | None) -> None:
+    """Cap this process's address space (the kernel it starts inherits the cap)."""
+    if not limit_mb:
+        return
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        logger.warning("memory limit ignored: no resource module on this platform")
+        return
+    limit = int(float(limit_mb) * 2**20)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    logger.info("memory limit of this report: %.0f MiB (address space)", limit / 2**20)
+
+
+def _peak_rss() -> dict[str, float]:
+    """Peak resident memory (MiB) of this worker and of its finished children (the kernel).
+
+    The worker's own peak is ``VmHWM`` (``ru_maxrss`` would include the runner's memory, which
+    a freshly forked process counts until it execs); the kernel's is ``ru_maxrss`` of the
+    children, an upper bound for the same reason (at least the worker's size when it forked).
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return {}
+    unit = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1]) / 1024
+    return {"peak_rss_mb": round(own, 1),
+            "kernel_peak_rss_mb": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * unit, 1)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2359,7 +2615,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         data, gemeenten=args.gemeente or None, region=args.region, out_dir=args.out,
         workers=args.workers, timeout=args.timeout, retries=args.retries,
         kernel_name=args.kernel, template=args.template, parameters=dict(args.param),
-        offline=not args.cdn,
+        offline=not args.cdn, memory_limit_mb=args.memory_limit,
     )
     for st in result.reports:
         mark = "ok " if st.status == "ok" else "FOUT"
@@ -2403,6 +2659,9 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("-p", "--param", action="append", default=[], type=_parse_param,
                    metavar="KEY=VALUE",
                    help="template parameter (JSON value or text); unknown names are an error")
+    p.add_argument("--memory-limit", type=float, default=None, metavar="MIB",
+                   help="address-space limit per report worker and its kernel, in MiB; a "
+                        "report over it fails alone (default: none)")
     p.add_argument("--cdn", action="store_true",
                    help="load Leaflet from a CDN instead of inlining it (smaller files, "
                         "needs internet)")
