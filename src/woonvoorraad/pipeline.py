@@ -28,8 +28,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
+from tqdm.auto import tqdm
 
-from . import __version__, bag, cbs, eponline, indicators
+from . import __version__, bag, cbs, eponline, indicators, settings
 from ._io import OutputTransaction, sha256_file
 from .config import Config, default_config
 from .dwellings import dwelling_stage, pand_stage
@@ -72,6 +73,8 @@ class _Steps:
     def __init__(self) -> None:
         self.t = time.perf_counter()
         self.steps: dict[str, dict[str, float]] = {}
+        self.bar = tqdm(desc="build", unit=" stappen", leave=False, file=sys.stderr,
+                        disable=not settings.show_progress)
 
     def mark(self, name: str) -> None:
         bag.release_memory()  # hand memory freed by the step back to the system
@@ -81,6 +84,8 @@ class _Steps:
         if peak is not None:
             entry["peak_rss_gb"] = peak
         self.steps[name] = entry
+        self.bar.set_postfix_str(name, refresh=False)
+        self.bar.update(1)
         logger.debug("step %s: %.1f s (peak memory so far %s GB)", name, now - self.t, peak)
         self.t = now
 
@@ -483,6 +488,7 @@ def _build(
                         target, index=False)
         steps.mark("write other outputs")
         manifest["elapsed_seconds"] = round(time.perf_counter() - started, 2)
+        steps.bar.close()
         manifest["timings"] = steps.steps
         manifest["log"] = capture.warnings
         txn.path("build.log").write_text("\n".join(capture.lines) + "\n", encoding="utf-8")
