@@ -288,28 +288,10 @@ def _cell_time(r: dict[str, Any]) -> str:
     return f"{r['wall_s']:.1f} s (cpu {r['cpu_user_s'] + r['cpu_sys_s']:.0f} s)"
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """The results table in Markdown, with the machine it was measured on."""
-    m = results["machine"]
+def _table(results: dict[str, Any]) -> list[str]:
+    """The table (and notes) of one run."""
     has_dask = any("dask" in e for e in results["scales"])
     lines = [
-        "# Benchmark results",
-        "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, no swap "
-        f"({m['os']}; Python {m['python']}, GDAL {m['versions']['gdal']}, geopandas "
-        f"{m['versions']['geopandas']}, shapely {m['versions']['shapely']}, pandas "
-        f"{m['versions']['pandas']}, pyogrio {m['versions']['pyogrio']}).",
-        "",
-        "Input: synthetic national-style BAG (`bag-light.gpkg` layout, all its columns) and "
-        "CBS buurten (`benchmarks/generate.py`; scale 1 = the whole country). Build: "
-        "`woonvoorraad build --no-analyse` (in-memory engine). Reference: "
-        "`benchmarks/reference.py` (plain `geopandas.read_file` of every layer, `sjoin`, "
-        "`groupby().apply`). Each runs in its own process, one after the other in the same run, "
-        "with the input files in the page cache; peak memory is the process's maximum resident "
-        "set size (dask: all processes together, sampled). Per-buurt `n_woningen` and "
-        "`n_naoorlogs` of both agree (checked by `run.py`). The machine is shared: the load "
-        "average is given, and CPU time (user + system) next to wall time.",
-        "",
         "| scale | units | panden | buurten | build wall | build peak | reference wall | "
         "reference peak | speed-up | memory ratio |" + (" dask wall | dask peak |"
                                                         if has_dask else ""),
@@ -356,10 +338,44 @@ def markdown(results: dict[str, Any]) -> str:
                       f"{big['scale']:g}, the largest measured, the build is "
                       f"{big['ratio_wall']:.1f}× faster and needs {big['ratio_memory']:.1f}× "
                       "less memory."]
+    loads = [x for e in results["scales"] for k in ("build", "reference", "dask") if k in e
+             for x in (e[k].get("load_average_before", [None])[0],
+                       e[k].get("load_average_after", [None])[0]) if x is not None]
+    if loads:
+        lines += ["", f"Load average (1 min) during this run: {min(loads):.1f}–{max(loads):.1f} "
+                      "on 2 cores."]
+    return lines
+
+
+def markdown(results: dict[str, Any], runs: Sequence[dict[str, Any]] = ()) -> str:
+    """The results in Markdown: one table per full run (newest first), then the reports."""
+    m = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, no swap "
+        f"({m['os']}; Python {m['python']}, GDAL {m['versions']['gdal']}, geopandas "
+        f"{m['versions']['geopandas']}, shapely {m['versions']['shapely']}, pandas "
+        f"{m['versions']['pandas']}, pyogrio {m['versions']['pyogrio']}).",
+        "",
+        "Input: synthetic national-style BAG (`bag-light.gpkg` layout, all its columns) and "
+        "CBS buurten (`benchmarks/generate.py`; scale 1 = the whole country). Build: "
+        "`woonvoorraad build --no-analyse` (in-memory engine). Reference: "
+        "`benchmarks/reference.py` (plain `geopandas.read_file` of every layer, `sjoin`, "
+        "`groupby().apply`). Each runs in its own process, one after the other in the same run, "
+        "with the input files in the page cache; peak memory is the process's maximum resident "
+        "set size (dask: all processes together, sampled). Per-buurt `n_woningen` and "
+        "`n_naoorlogs` of both agree (checked by `run.py`). The machine is shared with other "
+        "work: the load average is given, and CPU time (user + system) next to wall time.",
+    ]
+    shown = [r for r in runs if len(r.get("scales", [])) > 1] or [results]
+    for r in shown:
+        lines += ["", f"## Run of {r['created']} (`python benchmarks/run.py "
+                      f"{r.get('arguments', '')}`)", "", *_table(r)]
     rep = results.get("reports")
     if rep:
         n = len(rep["gemeenten"])
-        lines += ["", f"### Reports (scale {rep['scale']:g}, {n} gemeenten, measured "
+        lines += ["", f"## Reports (scale {rep['scale']:g}, {n} gemeenten, measured "
                       f"{rep['created']})", "",
                   "| workers | total | per report (wall) | kernel start-up | cells | "
                   "other (process start, imports, map, HTML) | 342 gemeenten (extrapolated) |",
@@ -381,10 +397,9 @@ def markdown(results: dict[str, Any]) -> str:
                           f"`load_run` + buurten of the gemeente {nl['load_run_s']:.2f} s, its "
                           f"dwellings (one row group of `dwellings.parquet`) "
                           f"{nl['dwellings_of_gemeente_s']:.2f} s ({nl['rows']:,} rows)."]
-    lines += ["", "Measured (UTC): " + "; ".join(
-        f"scale {e['scale']:g} on {e.get('created', results['created'])}, load average "
-        f"{e['build'].get('load_average_before', ['?'])[0]}" for e in results["scales"]) + "."]
     return "\n".join(lines) + "\n"
+
+
 
 
 def write_reports(entry: dict[str, Any]) -> None:
@@ -395,7 +410,13 @@ def write_reports(entry: dict[str, Any]) -> None:
         timespec="seconds"), "machine": machine()}
     merged.setdefault("machine", merged["reports"]["machine"])
     path.write_text(json.dumps(merged, indent=2) + "\n")
-    (RESULTS / "README.md").write_text(markdown(merged))
+    (RESULTS / "README.md").write_text(markdown(merged, _runs()))
+
+
+def _runs() -> list[dict[str, Any]]:
+    """Every saved run, newest first."""
+    files = sorted((RESULTS / "runs").glob("*.json"), reverse=True)
+    return [json.loads(f.read_text()) for f in files]
 
 
 def write_results(results: dict[str, Any]) -> None:
@@ -423,7 +444,7 @@ def write_results(results: dict[str, Any]) -> None:
     merged["dask"] = any("dask" in e for e in by_scale.values())
     merged["scales"] = [by_scale[k] for k in sorted(by_scale)]
     path.write_text(json.dumps(merged, indent=2) + "\n")
-    (RESULTS / "README.md").write_text(markdown(merged))
+    (RESULTS / "README.md").write_text(markdown(merged, _runs()))
     logger.info("wrote %s and %s", path, RESULTS / "README.md")
 
 
