@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
-from tqdm.auto import tqdm
+from tqdm.std import tqdm  # not tqdm.auto: without ipywidgets it warns in notebooks
 
 from . import __version__, bag, cbs, eponline, indicators, settings
 from ._io import OutputTransaction, sha256_file
