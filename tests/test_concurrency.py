@@ -301,3 +301,30 @@ def test_report_worker_notices_a_build_published_during_the_run(demo_inputs: dic
     assert main(_build_args(demo_inputs, processed)) == 0  # another build publishes
     with pytest.raises(InputError, match="the build changed while its reports were being made"):
         reports.check_build_snapshot(processed, snapshot)
+
+
+def test_report_runner_works_from_a_script_without_a_main_guard(demo_inputs: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    """The runner's helper process must not re-import the caller's ``__main__`` (a script fed
+    on stdin, a notebook): multiprocessing's spawn would, and fail or recurse."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    processed = tmp_path / "processed"
+    assert main(_build_args(demo_inputs, processed)) == 0
+    params = new_code_cell('gemeente_code = ""\ndata_dir = ""\nkaart_bestand = ""\n'
+                           "offline = True")
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, new_code_cell("x = 1")], metadata={"kernelspec": {
+        "name": "woonvoorraad", "display_name": "woonvoorraad", "language": "python"}})
+    template = tmp_path / "t.ipynb"
+    nbformat.write(nb, str(template))
+    script = (f"from woonvoorraad.reports import render_reports\n"
+              f"r = render_reports({str(processed)!r}, gemeenten='all', out_dir="
+              f"{str(tmp_path / 'r')!r}, template={str(template)!r}, workers=2, retries=0)\n"
+              f"print('OK', len(r.reports), r.ok)\n")
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
+                          env=ENV, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().startswith("OK") and done.stdout.strip().endswith("True")
+    assert not (tmp_path / "r" / ".buurtvlakken.parquet").exists()  # removed after the run

@@ -775,13 +775,21 @@ def check_build_snapshot(processed_dir: str | Path,
                          f"again", path=processed_dir)
 
 
-def _in_subprocess(func: Any, *args: Any) -> Any:
-    """Run ``func(*args)`` in a fresh process, so that its memory is returned when it ends."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _write_polygons_apart(processed_dir: Path, out: Path) -> None:
+    """:func:`write_polygons_by_gemeente` in a child process, so its memory (about 700 MB for a
+    national build) is returned to the system before the workers start.
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(func, *args).result()
+    A plain ``python -c`` child (not multiprocessing, which re-imports the caller's
+    ``__main__``); if it fails, the file is written in this process instead.
+    """
+    code = ("import sys; from woonvoorraad.reports import write_polygons_by_gemeente as w; "
+            "w(sys.argv[1], sys.argv[2])")
+    done = subprocess.run([sys.executable, "-c", code, str(processed_dir), str(out)],
+                          capture_output=True, text=True, env=_worker_env(), check=False)
+    if done.returncode != 0 or not out.is_file():
+        logger.warning("writing the polygons per gemeente in a child process failed (%s); "
+                       "writing them here", (done.stderr or "").strip()[-300:])
+        write_polygons_by_gemeente(processed_dir, out)
 
 
 def _read_buurten_for(path: Path, gemeentecode: str, polygons: Path | None = None
@@ -2329,7 +2337,7 @@ def render_reports(
         for left in remove_temp_files(folder):  # of a report run that was killed
             logger.info("removed %s, left by an interrupted report run", left)
         snapshot = build_snapshot(run.path)
-        _in_subprocess(write_polygons_by_gemeente, run.path, polygons)
+        _write_polygons_apart(run.path, polygons)
         workers = max(1, int(workers))
         stems = _stems(run, codes)
         statuses = []
