@@ -29,6 +29,7 @@ spaced over that order (plus the broken ones); the full run time is extrapolated
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -214,12 +215,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         made = json.loads((DATA / "made.json").read_text())
     (DATA / "made.json").write_text(json.dumps(made, indent=2) + "\n")
     t_make = time.perf_counter() - t0
-    run_ = load_run(folder)
+    run_ = load_run(folder, geometry_for="-")
     per_gem = run_.buurten.groupby("gemeentecode").size()
     normal = per_gem.drop(list(BROKEN))
     codes = list(normal.index) if args.sample is None else _stratified(normal, args.sample)
     codes += list(BROKEN)
     out = DATA / ("reports" if args.sample is None else f"reports-sample-{args.sample}")
+    earlier: list[dict[str, Any]] = []
+    earlier_wall = 0.0
+    if args.resume:
+        # a session that was stopped: render only what it did not finish, into a new folder
+        first = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        earlier = [r for r in first["reports"] if r["status"] != "pending"]
+        finished = {r["gemeentecode"] for r in earlier}
+        codes = [c for c in codes if c not in finished]
+        started = dt.datetime.fromisoformat(first["created"]).timestamp()
+        earlier_wall = max(max((out / "run.json").stat().st_mtime, started) - started, 0.0)
+        out = out.with_name(out.name + "-resumed")
     logger.info("rendering %d reports with %d workers, memory limit %s MiB", len(codes),
                 args.workers, args.memory_limit)
     load_before = os.getloadavg()
@@ -229,7 +241,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 timeout=args.timeout, retries=args.retries,
                                 memory_limit_mb=args.memory_limit)
         wall = time.perf_counter() - t1
-    statuses = result.reports
+    from woonvoorraad.reports import ReportStatus
+
+    fields = set(ReportStatus.__dataclass_fields__)
+    statuses = [ReportStatus(**{k: v for k, v in r.items() if k in fields}) for r in earlier]
+    statuses += result.reports
+    wall += earlier_wall
     ok = [s for s in statuses if s.status == "ok"]
     dur = np.array([s.duration_seconds for s in ok])
     worker_rss = np.array([s.peak_rss_mb for s in ok if s.peak_rss_mb])
@@ -241,7 +258,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "data": made, "seconds_make_data": round(t_make, 1),
         "settings": {"workers": args.workers, "memory_limit_mb": args.memory_limit,
                      "timeout_seconds": args.timeout, "retries": args.retries,
-                     "sample": args.sample},
+                     "sample": args.sample,
+                     "sessions": ([{"reports": len(earlier), "wall_seconds": round(earlier_wall),
+                                    "note": "stopped from outside (SIGTERM)"},
+                                   {"reports": len(result.reports),
+                                    "wall_seconds": round(wall - earlier_wall)}]
+                                  if args.resume else None)},
         "reports": len(statuses), "ok": len(ok),
         "failed": {s.gemeentecode: {"naam": s.gemeentenaam, "status": s.status,
                                     "error_type": s.error_type, "error": (s.error or "")[:300]}
@@ -293,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="render a stratified subset of N gemeenten and extrapolate")
     parser.add_argument("--hog-vertices", type=int, default=3_000_000)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish a run that was stopped: render the gemeenten its run.json "
+                             "has not finished, and report the figures of both sessions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("woonvoorraad").setLevel(logging.WARNING)

@@ -247,10 +247,12 @@ def run_scale(scale: float, *, work: Path, dask: bool, reference: bool, seed: in
             entry["dask"]["check"] = compare(outs["build"], outs["dask"])
     if reference:
         warm(bag, buurten)
+        # stop below what the machine has free, or the kernel's OOM killer picks a victim
+        free_gib = psutil.virtual_memory().available / 2**30 - 1.0
         entry["reference"] = measure([PYTHON, str(HERE / "reference.py"), "--bag", bag,
                                       "--buurten", buurten, "--out", str(outs["reference"])],
                                      label=f"reference {scale:g}",
-                                     memory_limit_gb=memory_limit_gb)
+                                     memory_limit_gb=round(min(memory_limit_gb, free_gib), 1))
         ref = entry["reference"]
         if not ref.get("error"):
             ref["check"] = compare(outs["build"], outs["reference"])
@@ -368,7 +370,7 @@ def markdown(results: dict[str, Any], runs: Sequence[dict[str, Any]] = ()) -> st
         "`n_naoorlogs` of both agree (checked by `run.py`). The machine is shared with other "
         "work: the load average is given, and CPU time (user + system) next to wall time.",
     ]
-    shown = [r for r in runs if len(r.get("scales", [])) > 1] or [results]
+    shown = [r for r in runs if len(r.get("scales", [])) >= 3] or [results]
     for r in shown:
         lines += ["", f"## Run of {r['created']} (`python benchmarks/run.py "
                       f"{r.get('arguments', '')}`)", "", *_table(r)]
@@ -397,9 +399,9 @@ def markdown(results: dict[str, Any], runs: Sequence[dict[str, Any]] = ()) -> st
                           f"`load_run` + buurten of the gemeente {nl['load_run_s']:.2f} s, its "
                           f"dwellings (one row group of `dwellings.parquet`) "
                           f"{nl['dwellings_of_gemeente_s']:.2f} s ({nl['rows']:,} rows)."]
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *[f"* {n}" for n in results["notes"]]]
     return "\n".join(lines) + "\n"
-
-
 
 
 def write_reports(entry: dict[str, Any]) -> None:
