@@ -5,10 +5,6 @@ whose message names the file and the fault, or a result with the repair applied 
 in the log that says so. No case may end in a traceback from inside a library, nor in a
 silently wrong number. The second half runs every file through ``woonvoorraad build`` (the
 command line): exit code 2 with the file named for errors, 0 for repairs.
-
-Cases whose fix needs a call in a module another engineer is changing are marked
-``xfail(strict=True, reason="needs lead wiring: <call site>")``; they pass (and so fail as
-strict xfails) as soon as the call is added.
 """
 
 from __future__ import annotations
@@ -42,42 +38,6 @@ from woonvoorraad._errors import (
 from woonvoorraad.cli import main
 
 BAD = Path(__file__).parent / "data" / "bad"
-
-# --------------------------------------------------------------------------------------------
-# the call sites the lead adds in modules this work may not edit
-
-W_GDAL = ("needs lead wiring: bag._read_bag (and read_panden/read_verblijfsobjecten): wrap the "
-          "reading and decoding in `with _validate.gdal_errors(p):`")
-W_EMPTY_POINT = ("needs lead wiring: bag._coordinates: `geoms[shapely.is_empty(geoms)] = None` "
-                 "before shapely.get_x (empty points crash GEOS)")
-W_PAND_GEOM = ("needs lead wiring: bag._panden_from_arrow: `out = _validate.check_geometries(out, "
-               "path=p, layer=PAND_LAYER, kind='polygon', id_column='pand_id')`")
-W_AREA = ("needs lead wiring: bag._vbo_from_arrow: `_validate.parse_numbers(gdf, ['oppervlakte'], "
-          "path=p, layer=VBO_LAYER)` and `gdf['oppervlakte'] = _validate.check_range("
-          "gdf['oppervlakte'], lo=1, hi=100_000, path=p, column='oppervlakte', layer=VBO_LAYER, "
-          "unit='m²')`")
-W_CBS_NUMBERS = ("needs lead wiring: cbs.read_buurten: `_validate.parse_numbers(raw, [c for c in "
-                 "columns if c in stat_sources], path=p, layer=layer)` before mask_sentinels")
-W_CBS_STATS = ("needs lead wiring: cbs.read_buurten: `_validate.check_statistics(stats, path=p, "
-               "layer=layer)` after _canonical_statistics")
-W_CBS_CODES = ("needs lead wiring: cbs.read_buurten: `_validate.check_codes(out, 'buurtcode', "
-               "prefix='BU', path=p, layer=layer)` before the duplicate check")
-W_CBS_GEOM = ("needs lead wiring: cbs.read_buurten: `out = _validate.check_geometries(out, path=p, "
-              "layer=layer, kind='polygon', id_column='buurtcode')` when read_geometry")
-W_KC_READ = ("needs lead wiring: cbs.read_statistics: `table = _validate.read_csv_table(p, "
-             "what='CBS statistics table')` instead of pd.read_csv(sep=None)")
-W_KC_CHECK = ("needs lead wiring: cbs.read_statistics: `_validate.parse_numbers(table, present, "
-              "path=p)`, `table['jaar'] = _validate.check_years(table['jaar'], path=p)`, "
-              "`_validate.check_statistics(table, path=p, fractions=True)`, "
-              "`_validate.check_unique(table, ['regiocode', 'jaar'], path=p)`")
-W_OVERLAP = ("needs lead wiring: pipeline._build after dwelling_stage: "
-             "`_validate.require_overlap(report.n_dwellings, report.n_outside_buurten, "
-             "bag_path=bag_path, buurten_path=buurten_path)`")
-
-
-def wiring(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
 
 # --------------------------------------------------------------------------------------------
 # the table of cases
@@ -226,9 +186,9 @@ CASES: list[Any] = [
     ("bag", "corrupt_pages.gpkg", Raises(InputError, "damaged or truncated")),
     ("bag", "corrupt_data_pages.gpkg", Raises(InputError, "damaged or truncated")),
     pytest.param("bag", "invalid_utf8_text.gpkg", Raises(InputError, "damaged"),
-                 marks=wiring(W_GDAL), id="bag-invalid_utf8_text.gpkg"),
+                 id="bag-invalid_utf8_text.gpkg"),
     pytest.param("bag", "broken_wkb.gpkg", Raises(InputError, "damaged geometry"),
-                 marks=wiring(W_GDAL), id="bag-broken_wkb.gpkg"),
+                 id="bag-broken_wkb.gpkg"),
     ("bag", "missing_pand_layer.gpkg", Raises(MissingLayerError, "has no layer 'pand'")),
     ("bag", "missing_link_column.gpkg", Raises(MissingColumnError, "no link to its pand")),
     ("bag", "missing_bouwjaar.gpkg", Raises(MissingColumnError, "'bouwjaar'")),
@@ -241,19 +201,18 @@ CASES: list[Any] = [
     ("bag", "duplicate_ids.gpkg", Repairs("1 duplicate pand ids", _check_duplicate_panden)),
     ("bag", "absurd_values.gpkg", Repairs("implausible bouwjaar", _check_absurd_years)),
     pytest.param("bag", "absurd_values.gpkg", Repairs("oppervlakte outside", _check_absurd_areas),
-                 marks=wiring(W_AREA), id="bag-absurd_values.gpkg-oppervlakte"),
+                 id="bag-absurd_values.gpkg-oppervlakte"),
     pytest.param("bag", "text_numbers.gpkg", Repairs("not numbers", _check_text_numbers),
-                 marks=wiring(W_AREA), id="bag-text_numbers.gpkg"),
+                 id="bag-text_numbers.gpkg"),
     ("bag", "odd_ids.gpkg", Repairs(None, _check_odd_ids)),
     pytest.param("bag", "invalid_geometries.gpkg",
                  Repairs("invalid polygon", _check_valid_polygons),
-                 marks=wiring(W_PAND_GEOM), id="bag-invalid_geometries.gpkg"),
+                 id="bag-invalid_geometries.gpkg"),
     pytest.param("bag", "empty_geometries.gpkg",
                  Repairs("without geometry", _check_empty_geometries),
-                 marks=wiring(W_PAND_GEOM), id="bag-empty_geometries.gpkg"),
+                 id="bag-empty_geometries.gpkg"),
     pytest.param("bag_build", "empty_geometries.gpkg",
                  Repairs("without geometry", _check_empty_unit_points),
-                 marks=wiring(W_EMPTY_POINT + "; " + W_PAND_GEOM),
                  id="bag_build-empty_geometries.gpkg"),
     # ---- CBS wijk- en buurtkaart ----------------------------------------------------------
     ("buurten", "empty.gpkg", Raises(EmptyInputError, "file is empty")),
@@ -264,28 +223,28 @@ CASES: list[Any] = [
     ("buurten", "wgs84.gpkg", Raises(CRSError, "EPSG:4326")),
     ("buurten", "empty_layer.gpkg", Raises(EmptyInputError, "has no features")),
     pytest.param("buurten", "null_buurtcode.gpkg", Raises(InputError, "'buurtcode' is empty"),
-                 marks=wiring(W_CBS_CODES), id="buurten-null_buurtcode.gpkg"),
+                 id="buurten-null_buurtcode.gpkg"),
     pytest.param("buurten", "percent_over_100.gpkg",
                  Repairs("above 1", _both(_buurt("aandeel_koop", [NAN, 0.45]),
                                           _buurt("aandeel_65plus", [0.30, NAN]))),
-                 marks=wiring(W_CBS_STATS), id="buurten-percent_over_100.gpkg"),
+                 id="buurten-percent_over_100.gpkg"),
     pytest.param("buurten", "negative_values.gpkg",
                  Repairs("below 0", _both(_buurt("aantal_inwoners", [NAN, 25.0]),
                                           _buurt("woz_gemiddeld", [210_000.0, NAN]))),
-                 marks=wiring(W_CBS_STATS), id="buurten-negative_values.gpkg"),
+                 id="buurten-negative_values.gpkg"),
     pytest.param("buurten", "infinite_values.gpkg",
                  Repairs("infinite", _buurt("woz_gemiddeld", [NAN, 260_000.0])),
-                 marks=wiring(W_CBS_STATS), id="buurten-infinite_values.gpkg"),
+                 id="buurten-infinite_values.gpkg"),
     pytest.param("buurten", "text_decimal_comma.gpkg",
                  Repairs(None, _both(_buurt("inkomen_per_inwoner", [28_400.0, 31_000.0]),
                                      _buurt("aandeel_koop", [0.60, 0.455]))),
-                 marks=wiring(W_CBS_NUMBERS), id="buurten-text_decimal_comma.gpkg"),
+                 id="buurten-text_decimal_comma.gpkg"),
     pytest.param("buurten", "invalid_geometry.gpkg",
                  Repairs("invalid polygon", _check_valid_polygons),
-                 marks=wiring(W_CBS_GEOM), id="buurten-invalid_geometry.gpkg"),
+                 id="buurten-invalid_geometry.gpkg"),
     pytest.param("buurten", "null_geometry.gpkg",
                  Repairs("without geometry", _buurt("buurtcode", ["BU99010001", "BU99010002"])),
-                 marks=wiring(W_CBS_GEOM), id="buurten-null_geometry.gpkg"),
+                 id="buurten-null_geometry.gpkg"),
     ("buurten", "overlapping.gpkg", Repairs(None, _buurt("buurtnaam", ["Noord", "Zuid"]))),
     ("buurten", "hostile_names.gpkg",  # kept verbatim: escaping is the outputs' job
      Repairs(None, _buurt("buurtnaam", ["<script>alert('x')</script>",
@@ -298,26 +257,25 @@ CASES: list[Any] = [
     pytest.param("statistics", "semicolon_decimal_comma.csv",
                  Repairs(None, _both(_stats("aandeel_koop", [0.58, 0.44, 0.59]),
                                      _stats("woz_gemiddeld", [205_000.0, 250_000.0, 208_000.0]))),
-                 marks=wiring(W_KC_READ + "; " + W_KC_CHECK),
                  id="statistics-semicolon_decimal_comma.csv"),
     pytest.param("statistics", "latin1.csv",
                  Repairs("not UTF-8", _stats("aandeel_koop", [0.58, 0.44, 0.59])),
-                 marks=wiring(W_KC_READ), id="statistics-latin1.csv"),
+                 id="statistics-latin1.csv"),
     pytest.param("statistics", "utf16.csv",
                  Repairs(None, _stats("aandeel_koop", [0.58, 0.44, 0.59])),
-                 marks=wiring(W_KC_READ), id="statistics-utf16.csv"),
+                 id="statistics-utf16.csv"),
     pytest.param("statistics", "binary.csv", Raises(InputError, "binary file"),
-                 marks=wiring(W_KC_READ), id="statistics-binary.csv"),
+                 id="statistics-binary.csv"),
     pytest.param("statistics", "header_only.csv", Raises(EmptyInputError, "no rows"),
-                 marks=wiring(W_KC_READ), id="statistics-header_only.csv"),
+                 id="statistics-header_only.csv"),
     pytest.param("statistics", "ragged.csv", Raises(InputError, "line 5 has 9 fields"),
-                 marks=wiring(W_KC_READ), id="statistics-ragged.csv"),
+                 id="statistics-ragged.csv"),
     pytest.param("statistics", "percent_not_fraction.csv", Raises(InputError, "percentages"),
-                 marks=wiring(W_KC_CHECK), id="statistics-percent_not_fraction.csv"),
+                 id="statistics-percent_not_fraction.csv"),
     pytest.param("statistics", "duplicate_rows.csv", Raises(InputError, "regiocode \\+ jaar"),
-                 marks=wiring(W_KC_CHECK), id="statistics-duplicate_rows.csv"),
+                 id="statistics-duplicate_rows.csv"),
     pytest.param("statistics", "garbage_jaar.csv", Raises(InputError, "not a year"),
-                 marks=wiring(W_KC_CHECK), id="statistics-garbage_jaar.csv"),
+                 id="statistics-garbage_jaar.csv"),
     # ---- EP-Online bulk files -------------------------------------------------------------
     ("labels", "empty.csv", Raises(EmptyInputError, "file is empty")),
     ("labels", "header_only.csv", Raises(EmptyInputError, "header but no rows")),
@@ -618,32 +576,16 @@ def good_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 _SLOT = {"bag": "--bag", "buurten": "--buurten", "statistics": "--cbs", "labels": "--labels"}
 
 def _build_cases() -> list[Any]:
-    """One command-line case per corpus file: exit 2 for reader errors, 0 for repairs.
-
-    Where the reader's repair is not wired yet but the build already ends with the right exit
-    code (a silently wrong number is not visible in the exit code), no xfail mark is carried
-    over; where the build crashes later without the wiring, one is added.
-    """
-    already_right = {("bag", "text_numbers.gpkg"), ("bag", "invalid_geometries.gpkg"),
-                     ("bag", "absurd_values.gpkg"), ("buurten", "percent_over_100.gpkg"),
-                     ("buurten", "negative_values.gpkg"), ("buurten", "text_decimal_comma.gpkg"),
-                     ("buurten", "invalid_geometry.gpkg"), ("buurten", "null_geometry.gpkg"),
-                     ("buurten", "infinite_values.gpkg"),
-                     ("statistics", "semicolon_decimal_comma.csv")}
-    crashes_later = {("bag", "empty_geometries.gpkg"): W_EMPTY_POINT}
-    already_right.add(("bag", "empty_geometries.gpkg"))  # only the crash later needs wiring
+    """One command-line case per corpus file: exit 2 for reader errors, 0 for repairs."""
     out: list[Any] = []
     seen: set[tuple[str, str]] = set()
     for case in CASES:
-        (reader, name, expect), case_marks, _ = _unpack(case)
+        (reader, name, expect), _, _ = _unpack(case)
         if reader == "bag_build" or (reader, name) in seen:
             continue
         seen.add((reader, name))
-        marks = [] if (reader, name) in already_right else case_marks
-        if (reader, name) in crashes_later:
-            marks.append(wiring(crashes_later[(reader, name)]))
         rc = 2 if isinstance(expect, Raises) else 0
-        out.append(pytest.param(reader, name, rc, marks=marks, id=f"build-{reader}-{name}"))
+        out.append(pytest.param(reader, name, rc, id=f"build-{reader}-{name}"))
     return out
 
 
@@ -669,7 +611,6 @@ def test_bad_input_through_the_command_line(reader: str, name: str, rc: int, *,
         assert json.loads((tmp_path / "out" / "manifest.json").read_text())["outputs"]
 
 
-@wiring(W_CBS_STATS)
 def test_infinite_woz_does_not_crash_the_analysis(good_inputs: dict[str, Path],
                                                   tmp_path: Path) -> None:
     """An infinite WOZ value reaches the instrument rules (int(inf)) unless it is NaN."""
@@ -692,10 +633,6 @@ def test_units_outside_every_buurt_are_an_error(good_inputs: dict[str, Path],
     with pytest.raises(InputError, match="none of the 10 dwellings lies inside a buurt"):
         build(bag_path=good_inputs["bag"], buurten_path=buurten, out=tmp_path / "o",
               analyse=False)
-
-
-test_units_outside_every_buurt_are_an_error = wiring(W_OVERLAP)(
-    test_units_outside_every_buurt_are_an_error)
 
 
 def test_numbers_in_the_corpus_generator_match_the_expectations() -> None:

@@ -318,13 +318,14 @@ def test_a_report_that_hangs_is_stopped(tiny: Path, tmp_path: Path) -> None:
     tpl = quick_template(tmp_path / "traag.ipynb", """
 import time
 if gemeente_code == "GM0001":
-    time.sleep(300)
+    time.sleep(900)
 """)
+    # the timeout leaves room for a normal report on a loaded 2-core machine (pytest -n 2)
     result = render_reports(tiny, gemeenten=["GM0001", "GM0002"], out_dir=tmp_path / "r",
-                            template=tpl, timeout=15, retries=0, workers=2)
+                            template=tpl, timeout=45, retries=0, workers=2)
     by_code = {r.gemeentecode: r for r in result.reports}
     assert by_code["GM0001"].status == "timeout" and by_code["GM0001"].attempts == 1
-    assert "15 s" in by_code["GM0001"].error and by_code["GM0001"].duration_seconds < 60
+    assert "45 s" in by_code["GM0001"].error and by_code["GM0001"].duration_seconds < 120
     assert by_code["GM0002"].status == "ok"
     assert [r.gemeentecode for r in result.failed] == ["GM0001"]
 

@@ -298,6 +298,7 @@ def _coordinates(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
             zero_copy_only=False)))
         multi = shapely.get_type_id(geoms) == 4
         geoms[multi] = shapely.get_geometry(geoms[multi], 0)
+        geoms[shapely.is_empty(geoms)] = None  # get_x raises on an empty point
         out[lo:lo + len(geoms), 0] = shapely.get_x(geoms)
         out[lo:lo + len(geoms), 1] = shapely.get_y(geoms)
     return out
@@ -388,11 +389,12 @@ def read_panden(
         for the ``ogc`` layout.
     """
     p = _validate.check_file(path)
-    layout = layout or detect_layout(p)
-    mapping, columns, info = _prepare_layer(p, PAND_LAYER, layout, what="BAG panden")
-    table, geom_col = _read_arrow(p, PAND_LAYER, columns, info, bbox=bbox, mask=mask)
-    return _panden_from_arrow(table, geom_col, p, layout, mapping,
-                              bouwjaar_range=bouwjaar_range)
+    with _validate.gdal_errors(p, layer=PAND_LAYER):
+        layout = layout or detect_layout(p)
+        mapping, columns, info = _prepare_layer(p, PAND_LAYER, layout, what="BAG panden")
+        table, geom_col = _read_arrow(p, PAND_LAYER, columns, info, bbox=bbox, mask=mask)
+        return _panden_from_arrow(table, geom_col, p, layout, mapping,
+                                  bouwjaar_range=bouwjaar_range)
 
 
 def _implausible(table: pa.Table | pa.RecordBatch, mapping: dict[str, str],
@@ -517,6 +519,8 @@ def _panden_from_arrow(table: pa.Table | list[pa.Table], geom_col: str, p: Path,
     gdf["status"] = gdf["status"].astype("category")
     keep = ["pand_id", "bouwjaar", "status"] + (["uuid"] if "uuid" in gdf.columns else [])
     out = gdf[[*keep, "geometry"]].reset_index(drop=True)
+    out = _validate.check_geometries(out, path=p, layer=PAND_LAYER, kind="polygon",
+                                     id_column="pand_id")
     dup = _duplicated(out["pand_id"])
     if dup.any():
         logger.warning("%s: %d duplicate pand ids; keeping the first of each", p.name,
@@ -557,10 +561,12 @@ def read_verblijfsobjecten(
         :func:`read_bag`.
     """
     p = _validate.check_file(path)
-    layout = layout or detect_layout(p)
-    mapping, columns, info = _prepare_layer(p, VBO_LAYER, layout, what="BAG verblijfsobjecten")
-    table, geom_col = _read_arrow(p, VBO_LAYER, columns, info, bbox=bbox, mask=mask)
-    return _vbo_from_arrow(table, geom_col, p, layout, mapping)
+    with _validate.gdal_errors(p, layer=VBO_LAYER):
+        layout = layout or detect_layout(p)
+        mapping, columns, info = _prepare_layer(p, VBO_LAYER, layout,
+                                                what="BAG verblijfsobjecten")
+        table, geom_col = _read_arrow(p, VBO_LAYER, columns, info, bbox=bbox, mask=mask)
+        return _vbo_from_arrow(table, geom_col, p, layout, mapping)
 
 
 def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
@@ -587,8 +593,10 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
         gdf["pand_ids"] = _str_series(_normalise_ids_arrow(pa.array(gdf["pand_ids"].array))
                                       ).set_axis(gdf.index)
     if "oppervlakte" in gdf.columns:
-        area = pd.to_numeric(gdf["oppervlakte"], errors="coerce").astype(float)
-        gdf["oppervlakte"] = area.where(area > 0)
+        _validate.parse_numbers(gdf, ["oppervlakte"], path=p, layer=VBO_LAYER)
+        gdf["oppervlakte"] = _validate.check_range(gdf["oppervlakte"], lo=1, hi=100_000, path=p,
+                                                   column="oppervlakte", layer=VBO_LAYER,
+                                                   unit="m²")
     else:
         gdf["oppervlakte"] = np.nan
     doel = pa.array(gdf["gebruiksdoel"].astype("str").array)
@@ -784,6 +792,20 @@ def _read_bag(
     points: bool,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Layout]:
     p = _validate.check_file(path)
+    with _validate.gdal_errors(p):
+        return _read_bag_checked(p, bbox=bbox, mask=mask, bouwjaar_range=bouwjaar_range,
+                                 panden_of_units_only=panden_of_units_only, points=points)
+
+
+def _read_bag_checked(
+    p: Path,
+    *,
+    bbox: BBox | None,
+    mask: Any,
+    bouwjaar_range: tuple[int, int],
+    panden_of_units_only: bool,
+    points: bool,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Layout]:
     layout = detect_layout(p)
     v_map, v_cols, v_info = _prepare_layer(p, VBO_LAYER, layout, what="BAG verblijfsobjecten")
     p_map, p_cols, p_info = _prepare_layer(p, PAND_LAYER, layout, what="BAG panden")

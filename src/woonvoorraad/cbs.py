@@ -227,9 +227,12 @@ def read_buurten(
     if gemeenten and ids["gemeentecode"]:
         codes = ",".join(f"'{c}'" for c in _as_gm_codes(gemeenten))
         where = f"\"{ids['gemeentecode']}\" IN ({codes})"
-    raw = pyogrio.read_dataframe(p, layer=layer, columns=columns, bbox=bbox, where=where,
-                                 read_geometry=read_geometry, use_arrow=True)
+    with _validate.gdal_errors(p, layer=layer):
+        raw = pyogrio.read_dataframe(p, layer=layer, columns=columns, bbox=bbox, where=where,
+                                     read_geometry=read_geometry, use_arrow=True)
     _validate.require_rows(len(raw), path=p, layer=layer, what="CBS buurten")
+    # text columns (decimal commas, "geheim") become numbers, with a warning per column
+    _validate.parse_numbers(raw, [c for c in columns if c in stat_sources], path=p, layer=layer)
     result = CBSRead(path=p, year=None)
     result.sentinels = mask_sentinels(raw, columns=[c for c in columns if c in stat_sources
                                                     and c in raw.columns], source=p.name)
@@ -243,10 +246,16 @@ def read_buurten(
         # CBS buurtcode = BU + gemeente (4) + wijk (2) + buurt (2)
         out["wijkcode"] = "WK" + out["buurtcode"].str[2:8]
     stats = _canonical_statistics(raw, result)
+    _validate.check_statistics(stats, path=p, layer=layer)
     out = pd.concat([out, stats], axis=1)
     out["jaar"] = result.year
     if read_geometry:
         out = gpd.GeoDataFrame(out, geometry=raw.geometry.values, crs=raw.crs)
+    if layer == "buurten":
+        _validate.check_codes(out, "buurtcode", prefix="BU", path=p, layer=layer)
+    if read_geometry:
+        out = _validate.check_geometries(out, path=p, layer=layer, kind="polygon",
+                                         id_column="buurtcode")
     dup = out["buurtcode"].duplicated()
     if dup.any():
         raise InputError(
@@ -291,7 +300,7 @@ def read_statistics(path: str | Path, *, gemeenten: Sequence[str] | None = None)
     if suffix in (".parquet", ".pq"):
         table = pd.read_parquet(p)
     elif suffix in (".csv", ".txt"):
-        table = pd.read_csv(p, sep=None, engine="python")
+        table = _validate.read_csv_table(p, what="CBS statistics table")
     else:
         raise InputError("unsupported CBS statistics file: expected .gpkg, .parquet or .csv",
                          path=p)
@@ -305,7 +314,11 @@ def read_statistics(path: str | Path, *, gemeenten: Sequence[str] | None = None)
     if not present:
         raise MissingColumnError(
             f"has none of the canonical statistics ({', '.join(STATISTICS)})", path=p)
+    _validate.parse_numbers(table, present, path=p)
+    table["jaar"] = _validate.check_years(table["jaar"], path=p)
     mask_sentinels(table, columns=present, source=p.name)
+    _validate.check_statistics(table, path=p, fractions=True)
+    _validate.check_unique(table, ["regiocode", "jaar"], path=p)
     for col in STATISTICS:
         if col not in table.columns:
             table[col] = np.nan

@@ -30,12 +30,15 @@ import pyarrow.parquet as pq
 import shapely
 from tqdm.std import tqdm  # not tqdm.auto: without ipywidgets it warns in notebooks
 
-from . import __version__, bag, cbs, eponline, indicators, settings
-from ._io import OutputTransaction, sha256_file
+from . import __version__, _validate, bag, cbs, eponline, indicators, settings
+from ._io import OutputTransaction, check_not_locked, sha256_file
 from .config import Config, default_config
 from .dwellings import dwelling_stage, pand_stage
 
 logger = logging.getLogger(__name__)
+
+#: Seconds a finished build waits for another build's publish into the same folder.
+PUBLISH_LOCK_WAIT = 120.0
 
 _PACKAGES = ("numpy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "pyproj",
              "scikit-learn", "folium", "matplotlib", "papermill")
@@ -221,7 +224,9 @@ def geoparquet_table(gdf: gpd.GeoDataFrame) -> pa.Table:
         wkb = pa.concat_arrays([pa.array(shapely.to_wkb(geoms[lo:lo + 500_000]),
                                          type=pa.large_binary())
                                 for lo in range(0, max(n, 1), 500_000)])
-        bounds = shapely.total_bounds(geoms)
+        present_geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+        bounds = (shapely.total_bounds(present_geoms) if len(present_geoms)
+                  else np.full(4, np.nan))  # total_bounds raises on zero-size input
         bbox = [float(v) for v in bounds] if np.isfinite(bounds).all() else []
     present = sorted({shapely.GeometryType(t).name for t in np.unique(types) if t >= 0})
     names = {"POINT": "Point", "LINESTRING": "LineString", "LINEARRING": "LineString",
@@ -364,6 +369,7 @@ def _build(
     workers: int | None = None,
 ) -> BuildResult:
     logger.info("build: BAG %s, buurten %s -> %s", bag_path, buurten_path, out)
+    check_not_locked(out)  # fail now, not after the whole computation
     steps = _Steps()
     buurten, cbs_read = cbs.read_buurten(buurten_path, gemeenten=gemeenten)
     if synthetic is None:
@@ -404,6 +410,8 @@ def _build(
         dwell, report = dwelling_stage(stage, vbo, buurten, labels=labels, config=cfg)
         del vbo, stage
         steps.mark("dwellings")
+    _validate.require_overlap(report.n_dwellings, report.n_outside_buurten, bag_path=bag_path,
+                              buurten_path=buurten_path)
 
     trend_table = None
     trend_report: dict[str, Any] = {}
@@ -468,7 +476,8 @@ def _build(
                                    "timings": dist.timings})
 
     files: dict[str, Path] = {}
-    with OutputTransaction(out) as txn:
+    # another build publishing into this folder: wait for it, then publish over it
+    with OutputTransaction(out, lock_wait=PUBLISH_LOCK_WAIT) as txn:
         if dist is not None:
             from .distributed import merge_parts, remove_parts
 
