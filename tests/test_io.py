@@ -57,3 +57,32 @@ def test_concurrent_transaction_is_refused(tmp_path: Path) -> None:
 def test_write_json_atomic(tmp_path: Path) -> None:
     p = write_json_atomic(tmp_path / "x.json", {"a": "é"})
     assert json.loads(p.read_text(encoding="utf-8")) == {"a": "é"}
+
+
+def test_recover_removes_work_folders_of_dead_builds_only(tmp_path: Path) -> None:
+    """A killed dask build leaves its parts folder; the next run removes it, a live one not."""
+    import signal
+    import subprocess
+    import sys
+
+    from woonvoorraad._io import owned_work_dir, recover
+
+    code = ("import sys, time; from woonvoorraad._io import owned_work_dir; "
+            "d, _ = owned_work_dir(sys.argv[1]); (d / 'part-0.parquet').write_bytes(b'x'); "
+            "print(d.name, flush=True); time.sleep(600)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None
+    dead = tmp_path / proc.stdout.readline().strip()
+    live, owner = owned_work_dir(tmp_path)
+    being_made = tmp_path / ".dask-parts-new"  # no owner lock yet: not touched
+    being_made.mkdir()
+    assert recover(tmp_path) == []  # the other process is still alive
+    assert dead.is_dir()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    assert recover(tmp_path) == [f"removed {dead.name}"]
+    assert not dead.exists() and live.is_dir() and being_made.is_dir()
+    owner.release()
+    assert recover(tmp_path) == [f"removed {live.name}"]

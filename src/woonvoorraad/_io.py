@@ -383,6 +383,39 @@ def _publish(out_dir: Path, staging: Path, journal: dict[str, Any]) -> None:
     write_json_atomic(out_dir / manifest_name, manifest)
 
 
+#: Prefix of hidden work folders that a run owns while it lives (the dask engine's dwelling
+#: parts); :func:`recover` removes those whose owner has died.
+WORK_DIR_PREFIX = ".dask-parts-"
+_OWNER_LOCK = ".owner.lock"
+
+
+def owned_work_dir(out_dir: str | Path, *, prefix: str = WORK_DIR_PREFIX
+                   ) -> tuple[Path, FolderLock]:
+    """Make a hidden work folder in ``out_dir`` and hold its owner lock.
+
+    The folder may be written by other processes (dask workers); the lock says that its owner
+    still lives. When the owner is killed the kernel frees the lock, and the next
+    :func:`recover` of ``out_dir`` removes the folder. Release the lock after removing the
+    folder.
+    """
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir))
+    lock = FolderLock(folder, name=_OWNER_LOCK, what="woonvoorraad build").acquire()
+    return folder, lock
+
+
+def _orphaned(folder: Path) -> bool:
+    """Whether a work folder's owner has died (its lock file exists and is free)."""
+    if not (folder / _OWNER_LOCK).is_file():
+        return False  # being created, or not ours: leave it
+    try:
+        with FolderLock(folder, name=_OWNER_LOCK):
+            return True
+    except OutputLockedError:
+        return False
+
+
 def recover(out_dir: str | Path, *, _locked: bool = False) -> list[str]:
     """Finish or clean up what killed runs left in ``out_dir``; return what was done.
 
@@ -390,6 +423,7 @@ def recover(out_dir: str | Path, *, _locked: bool = False) -> list[str]:
       completed (the remaining files are moved, the manifest is written).
     * A staging folder without a journal belongs to a run killed before its publish: it is
       removed, and so are hidden temporary files of :func:`atomic_path`.
+    * A work folder of :func:`owned_work_dir` whose owner has died is removed.
 
     Takes the folder lock unless the caller holds it.
     """
@@ -427,6 +461,11 @@ def recover(out_dir: str | Path, *, _locked: bool = False) -> list[str]:
             done.append(f"removed {staging.name}")
         shutil.rmtree(staging, ignore_errors=True)
     done.extend(f"removed {name}" for name in remove_temp_files(out))
+    for work in sorted(out.glob(WORK_DIR_PREFIX + "*")):
+        if work.is_dir() and _orphaned(work):
+            logger.info("%s: removing %s, left by a build that was stopped", out, work.name)
+            shutil.rmtree(work, ignore_errors=True)
+            done.append(f"removed {work.name}")
     return done
 
 

@@ -31,7 +31,7 @@ import shapely
 from tqdm.std import tqdm  # not tqdm.auto: without ipywidgets it warns in notebooks
 
 from . import __version__, _validate, bag, cbs, eponline, indicators, settings
-from ._io import OutputTransaction, check_not_locked, sha256_file
+from ._io import FolderLock, OutputTransaction, check_not_locked, owned_work_dir, sha256_file
 from .config import Config, default_config
 from .dwellings import dwelling_stage, pand_stage
 
@@ -117,8 +117,9 @@ class _LogCapture(logging.Handler):
             self.warnings.append(record.getMessage())
 
 
-#: Folders of dask dwelling parts of the running build (see :func:`_dwellings_dask`).
-_PENDING_PARTS: list[Path] = []
+#: Folders of dask dwelling parts of the running build, with their owner locks (see
+#: :func:`_dwellings_dask`).
+_PENDING_PARTS: list[tuple[Path, FolderLock]] = []
 
 
 @functools.cache
@@ -346,7 +347,9 @@ def build(
         root.removeHandler(capture)
         root.setLevel(old_level)
         while _PENDING_PARTS:  # dwelling parts of the dask engine, merged or not
-            shutil.rmtree(_PENDING_PARTS.pop(), ignore_errors=True)
+            parts_dir, owner = _PENDING_PARTS.pop()
+            shutil.rmtree(parts_dir, ignore_errors=True)
+            owner.release()
 
 
 def _build(
@@ -517,8 +520,6 @@ def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path
                     inputs: list[dict[str, Any]], cfg: Config, bbox: tuple[float, ...],
                     out: Path, scheduler: str | None, workers: int | None) -> Any:
     """The dwellings on a dask cluster (:mod:`woonvoorraad.distributed`)."""
-    import tempfile
-
     from . import distributed
 
     labels = None
@@ -529,8 +530,9 @@ def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path
         logger.warning("no EP-Online labels given: every energy label is estimated from "
                        "dwelling type and build period (PBL Vesta default labels)")
     out.mkdir(parents=True, exist_ok=True)
-    parts_dir = Path(tempfile.mkdtemp(prefix=".dask-parts-", dir=out))
-    _PENDING_PARTS.append(parts_dir)  # removed by build() however the build ends
+    # a killed build's parts are removed by the next build's recover (the owner lock is free)
+    parts_dir, owner = owned_work_dir(out)
+    _PENDING_PARTS.append((parts_dir, owner))  # removed by build() however the build ends
     try:
         with distributed.connect(scheduler, workers) as client:
             result = distributed.build_dwellings(bag_path, buurten, client=client,
