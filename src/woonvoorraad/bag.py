@@ -634,21 +634,10 @@ def _merge_in_arrow(table: pa.Table, mapping: dict[str, str]
     row_mask = None
     if dup.any():
         rows = np.flatnonzero(dup)
-        parts = pc.split_pattern(pc.fill_null(pand.take(pa.array(rows)), ""), ",")
-        pairs = pd.DataFrame({
-            "unit": index[rows].to_numpy()[pc.list_parent_indices(parts).to_numpy()],
-            "pand": pa.chunked_array([pc.list_flatten(parts)]).to_pandas(),
-        })
-        pairs = pairs.loc[pairs["pand"] != ""].drop_duplicates().sort_values(
-            ["unit", "pand"], kind="mergesort")
-        codes, uniques = pd.factorize(pairs["unit"], sort=False)
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
-        joined = pc.binary_join(pa.ListArray.from_arrays(
-            pa.array(offsets, type=pa.int32()), pc.cast(pa.array(pairs["pand"].array),
-                                                        pa.string())), ",")
+        uniques, joined = _joined_pand_ids(index[rows].to_numpy(), pand.take(pa.array(rows)))
         first = ~index.duplicated(keep="first")
         target = rows[first[rows]]  # first row of each multi-pand unit, in row order
-        lookup = pd.Index(uniques).get_indexer(index[target])
+        lookup = uniques.get_indexer(index[target])
         values = pc.fill_null(joined.take(pa.array(lookup, mask=lookup < 0)), "")
         mask = np.zeros(len(ids), dtype=bool)
         mask[target] = True
@@ -660,6 +649,28 @@ def _merge_in_arrow(table: pa.Table, mapping: dict[str, str]
     return table, row_mask
 
 
+def _joined_pand_ids(units: np.ndarray, pand_ids: pa.Array) -> tuple[pd.Index, pa.Array]:
+    """The pand ids of each unit, de-duplicated, sorted and comma-joined.
+
+    ``units`` names the unit of each row, ``pand_ids`` holds the row's comma-joined pand ids;
+    returns the distinct units (in order of first appearance after sorting) and their joined
+    ids, without a Python call per unit.
+    """
+    parts = pc.split_pattern(pc.fill_null(pand_ids, ""), ",")
+    pairs = pd.DataFrame({
+        "unit": units[pc.list_parent_indices(parts).to_numpy()],
+        "pand": pa.chunked_array([pc.list_flatten(parts)]).to_pandas(),
+    })
+    pairs = pairs.loc[pairs["pand"] != ""].drop_duplicates().sort_values(
+        ["unit", "pand"], kind="mergesort")
+    codes, uniques = pd.factorize(pairs["unit"], sort=False)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
+    joined = pc.binary_join(pa.ListArray.from_arrays(
+        pa.array(offsets, type=pa.int32()), pc.cast(pa.array(pairs["pand"].array),
+                                                    pa.string())), ",")
+    return pd.Index(uniques), joined
+
+
 def _merge_multi_pand_rows(gdf: pd.DataFrame, dup: pd.Series) -> pd.DataFrame:
     """Merge units listed once per pand (bag-light) into one row with comma-joined pand ids.
 
@@ -667,20 +678,8 @@ def _merge_multi_pand_rows(gdf: pd.DataFrame, dup: pd.Series) -> pd.DataFrame:
     with Arrow, without a Python call per unit.
     """
     multi = gdf.loc[dup]
-    ids = pa.array(multi["pand_ids"].astype("str").array)
-    parts = pc.split_pattern(pc.fill_null(ids, ""), ",")
-    pairs = pd.DataFrame({
-        "vbo_id": pa.chunked_array([pa.array(multi["vbo_id"].astype("str").array).take(
-            pc.list_parent_indices(parts))]).to_pandas(),
-        "pand": pa.chunked_array([pc.list_flatten(parts)]).to_pandas(),
-    })
-    pairs = pairs.loc[pairs["pand"] != ""].drop_duplicates().sort_values(
-        ["vbo_id", "pand"], kind="mergesort")
-    codes, uniques = pd.factorize(pairs["vbo_id"], sort=False)
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
-    joined = pc.binary_join(pa.ListArray.from_arrays(
-        pa.array(offsets, type=pa.int32()), pc.cast(pa.array(pairs["pand"].array), pa.string())),
-        ",")
+    uniques, joined = _joined_pand_ids(multi["vbo_id"].astype("str").to_numpy(dtype=object),
+                                       pa.array(multi["pand_ids"].astype("str").array))
     by_unit = pd.Series(pa.chunked_array([joined]).to_pandas().to_numpy(), index=uniques)
     first = multi.drop_duplicates("vbo_id").set_index("vbo_id")
     first["pand_ids"] = by_unit.reindex(first.index).fillna("").astype("str")
