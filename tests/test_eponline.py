@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from woonvoorraad._errors import EmptyInputError, InputError, MissingColumnError
@@ -68,6 +69,16 @@ def test_zip_and_filter(tmp_path: Path) -> None:
             [_row(f"01140100000000{i:02d}", "D", "20210101") for i in range(20)]))
     t = read_ep_online(p, vbo_ids={"0114010000000003", "0114010000000007"}, chunksize=4)
     assert sorted(t["vbo_id"]) == ["0114010000000003", "0114010000000007"]
+
+
+def test_filter_by_a_series_of_ids_with_gaps(tmp_path: Path) -> None:
+    """The build passes the units' id column as it is: missing ids and text ids are ignored."""
+    p = tmp_path / "labels.csv"
+    p.write_text(_v5_text([_row(f"01140100000000{i:02d}", "C", "20220101") for i in range(10)]),
+                 encoding="utf-8")
+    ids = pd.Series(["0114010000000002", None, "NL.IMBAG.x", "0114010000000009", "9999"])
+    t = read_ep_online(p, vbo_ids=ids, chunksize=3)
+    assert sorted(t["vbo_id"]) == ["0114010000000002", "0114010000000009"]
 
 
 def test_older_pand_header(tmp_path: Path) -> None:

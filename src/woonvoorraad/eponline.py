@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 from . import _validate
@@ -241,8 +242,10 @@ def read_ep_online(
     path
         The bulk CSV, or the ZIP that holds it.
     vbo_ids
-        Keep only these verblijfsobject ids (16 digits); reading streams in chunks so the
-        national file never sits in memory whole.
+        Keep only these verblijfsobject ids (16 digits; a set, list, array or Series); reading
+        streams in chunks so the national file never sits in memory whole. The ids are held
+        as 64-bit integers (80 MB for the 10 million of the country, where a set of strings
+        takes about 1 GB).
     chunksize
         Rows per chunk.
 
@@ -259,7 +262,7 @@ def read_ep_online(
         On a missing header or required column, naming the file and the column.
     """
     p = _validate.check_file(path)
-    wanted = set(vbo_ids) if vbo_ids is not None else None
+    wanted = _id_numbers(vbo_ids) if vbo_ids is not None else None
     stats = {"bad_ids": 0}
     with _open_text(p) as fh:
         header, style, preamble = _find_header(fh, p)
@@ -286,7 +289,8 @@ def read_ep_online(
                 keep = part["vbo_id"].str.fullmatch(r"\d{16}", na=False)
                 stats["bad_ids"] += int((~keep & ids.notna() & (ids != "")).sum())
                 if wanted is not None:
-                    keep &= part["vbo_id"].isin(wanted)
+                    numbers = pd.to_numeric(part["vbo_id"].where(keep), errors="coerce")
+                    keep &= numbers.isin(wanted)
                 parts.append(part.loc[keep])
         except InputError:
             raise
@@ -315,6 +319,20 @@ def read_ep_online(
         raise EmptyInputError("EP-Online CSV has a header but no rows", path=p)
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(names))
     return _clean(table, p, style=style)
+
+
+def _id_numbers(ids: Collection[str]) -> np.ndarray:
+    """Unique 16-digit ids as int64 (ids that are not all digits cannot match and are left out).
+
+    Examples
+    --------
+    >>> _id_numbers(["0014010000000001", "14010000000001", "x"]).tolist()
+    [14010000000001]
+    """
+    values = pd.Series(list(ids) if not isinstance(ids, pd.Series | np.ndarray) else ids,
+                       dtype="string").str.strip()
+    digits = values.str.fullmatch(r"\d{1,18}", na=False)
+    return pd.unique(values[digits].astype("int64").to_numpy())
 
 
 def _unique_names(header: list[str]) -> list[str]:

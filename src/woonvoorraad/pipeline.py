@@ -399,7 +399,7 @@ def _build(
 
         labels = None
         if labels_path is not None:
-            labels = eponline.read_ep_online(labels_path, vbo_ids=set(vbo["vbo_id"].dropna()))
+            labels = eponline.read_ep_online(labels_path, vbo_ids=vbo["vbo_id"])
             inputs.append(_input_entry("labels", labels_path))
         else:
             logger.warning("no EP-Online labels given: every energy label is estimated from "
