@@ -376,3 +376,50 @@ def test_report_of_a_build_without_classification(tmp_path_factory: pytest.TempP
     assert "Niet beschikbaar: </strong>deze build is gemaakt zonder classificatiestap" in (
         page.replace("Niet beschikbaar:</strong> ", "Niet beschikbaar: </strong>"))
     assert "1. Kerncijfers" in page and 'class="wv-kaart"' in page
+
+
+def test_template_is_found_where_a_wheel_installs_it(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed from a wheel (no source tree beside the package) the template comes from
+    ``<prefix>/share/woonvoorraad/templates``; ``$WOONVOORRAAD_TEMPLATE`` wins."""
+    monkeypatch.delenv("WOONVOORRAAD_TEMPLATE", raising=False)
+    site = tmp_path / "prefix" / "lib" / "site-packages" / "woonvoorraad"
+    monkeypatch.setattr(reports, "__file__", str(site / "reports.py"))
+    monkeypatch.setattr(reports, "_install_data_dirs", lambda: [str(tmp_path / "prefix")])
+    with pytest.raises(InputError, match="pass --template FILE"):
+        reports.default_template()
+    installed = tmp_path / "prefix" / "share" / "woonvoorraad" / "templates"
+    installed.mkdir(parents=True)
+    (installed / "gemeente_rapport.ipynb").write_text("{}", encoding="utf-8")
+    assert reports.default_template() == installed / "gemeente_rapport.ipynb"
+    own = tmp_path / "mijn.ipynb"
+    own.write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("WOONVOORRAAD_TEMPLATE", str(own))
+    assert reports.default_template() == own
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_report_template(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"  # a copy, so that the build leaves nothing in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(root / name, src / name)
+    shutil.copytree(root / "src", src / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(root / "notebooks" / "templates", src / "notebooks" / "templates")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q",
+                           "-w", str(tmp_path / "dist")],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("woonvoorraad-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    data = [n for n in names if n.endswith("share/woonvoorraad/templates/gemeente_rapport.ipynb")]
+    assert data and ".data/data/" in data[0]
+    template = (root / "notebooks" / "templates" / "gemeente_rapport.ipynb").read_bytes()
+    assert zipfile.ZipFile(wheel).read(data[0]) == template

@@ -1975,11 +1975,24 @@ class RunResult:
         return not self.failed
 
 
+def _install_data_dirs() -> list[str]:
+    """Where pip puts a wheel's data files: the environment's prefix, then the user base."""
+    import site
+    import sysconfig
+
+    dirs = [sysconfig.get_path("data")]
+    user = getattr(site, "USER_BASE", None)
+    if user and user not in dirs:
+        dirs.append(user)
+    return dirs
+
+
 def default_template() -> Path:
-    """The report template ``notebooks/templates/gemeente_rapport.ipynb`` of the source tree.
+    """The report template ``notebooks/templates/gemeente_rapport.ipynb``.
 
     Looked up as ``$WOONVOORRAAD_TEMPLATE``, else beside the package in a source checkout or
-    editable install.
+    editable install, else where a wheel installs it (``<prefix>/share/woonvoorraad/templates``,
+    also for ``pip install --user``).
 
     Raises
     ------
@@ -1990,6 +2003,8 @@ def default_template() -> Path:
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[2] / "notebooks" / "templates"
                       / "gemeente_rapport.ipynb")
+    candidates += [Path(base) / "share" / "woonvoorraad" / "templates" / "gemeente_rapport.ipynb"
+                   for base in _install_data_dirs()]
     for c in candidates:
         if c.is_file():
             return c
