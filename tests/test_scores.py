@@ -126,7 +126,8 @@ def test_prognose_is_used_and_missing_gemeente_reported():
 
 def test_policy_lookup_and_errors():
     assert beleidswaarde(CFG, "daeb_meerpersoons", 2025) == 54847
-    assert beleidswaarde(CFG, "nhg_grens") == 450000  # beleid.jaar = 2025
+    assert beleidswaarde(CFG, "nhg_grens") == 470000  # beleid.jaar = 2026
+    assert beleidswaarde(CFG, "daeb_eenpersoons", 2026) == 51537
     assert beleidswaarde(CFG, "koopgrens_betaalbaar", 2024) == 390000
     with pytest.raises(ConfigError, match="2021"):
         beleidswaarde(CFG, "daeb_eenpersoons", 2021)
