@@ -168,8 +168,21 @@ def test_bic_prefers_the_true_partition():
     assert bic_harde_indeling(X, good) < bic_harde_indeling(X, rng.integers(0, 2, 100))
 
 
+def test_few_buurten_get_few_types():
+    """14 buurten (the real Haaglanden sample's size) give k = 3 only, not 7 types of two
+    buurten each; a fixed k is the user's choice and is kept."""
+    small = blobs(n_per=5)[:14]
+    r = typologie(small, config=fast_config(typologie={"k_max": 8}))
+    assert list(r.k_tabel["k"]) == [3] and r.k == 3
+    assert any("minstens 4 buurten per type" in n for n in r.notities)
+    assert r.labels.value_counts().min() >= 2
+    fixed = typologie(small, config=fast_config(typologie={"k": 5}))
+    assert fixed.k == 5 and list(fixed.k_tabel["k"]) == [5]
+
+
 @pytest.mark.parametrize("key, value", [("methode", "dbscan"), ("k", 1), ("k_min", 1),
-                                        ("volgorde_kenmerk", "bestaat_niet")])
+                                        ("volgorde_kenmerk", "bestaat_niet"),
+                                        ("min_buurten_per_cluster", 0)])
 def test_config_checks(key, value):
     with pytest.raises(ConfigError):
         typologie(blobs(), config=fast_config(typologie={key: value}))

@@ -341,6 +341,8 @@ def _check_config(t: Mapping[str, Any]) -> None:
         raise ConfigError(f"typologie.methode must be one of {METHODES}, got {t['methode']!r}")
     if not 2 <= int(t["k_min"]) <= int(t["k_max"]):
         raise ConfigError("typologie: need 2 <= k_min <= k_max")
+    if int(t["min_buurten_per_cluster"]) < 1:
+        raise ConfigError("typologie.min_buurten_per_cluster must be at least 1")
     if int(t["k"]) == 1 or int(t["k"]) < 0:
         raise ConfigError("typologie.k must be 0 (choose) or >= 2")
     if not t["kenmerken"]:
@@ -450,6 +452,14 @@ def typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieR
     k_fixed = int(t["k"])
     ks = [k_fixed] if k_fixed else list(range(int(t["k_min"]), int(t["k_max"]) + 1))
     ks = [k for k in ks if k < n]
+    if not k_fixed:
+        per = int(t["min_buurten_per_cluster"])
+        enough = [k for k in ks if k * per <= n] or ks[:1]
+        if len(enough) < len(ks):
+            notes.append(f"typologie: k tot en met {max(enough)} geprobeerd (minstens {per} "
+                         f"buurten per type gemiddeld bij {n} buurten)")
+            logger.info(notes[-1])
+        ks = enough
     rows = []
     fits: dict[int, tuple[Pipeline, np.ndarray, list[str]]] = {}
     for k in ks:
