@@ -142,8 +142,12 @@ class AnalysisResult:
                 "n_kandidaten": len(kand),
                 "gemeenten_met_doelgroep": with_target,
                 "gemeenten_zonder_kandidaat": sorted(set(with_target) - covered),
-                "n_kleiner_dan_minimum": int((~kand["voldoet_minimum"].astype(bool)).sum())
+                "n_kleiner_dan_minimum": int((~kand["voldoet_minimum"].astype(bool)
+                                              & ~kand["voorlopig"].astype(bool)).sum())
                 if len(kand) else 0,
+                "gemeenten_voorlopig": sorted(kand.loc[kand["voorlopig"].astype(bool),
+                                                       "gemeentecode"].astype(str).unique())
+                if len(kand) else [],
             },
             "instrumenten": {
                 **self.regels_meta,
@@ -279,7 +283,8 @@ def analyse(
     inst = kies_instrumenten(b, config=config, regels=regels)
     fits = inst[inst["status"] == "past"].groupby("buurtcode", sort=True)["instrument"].agg(
         ",".join)
-    b["instrumenten"] = b["buurtcode"].map(fits).fillna("")
+    # object first: with no match at all, the mapped column is float NaN
+    b["instrumenten"] = b["buurtcode"].map(fits).astype(object).fillna("")
 
     # 5. proeftuinen
     pt = kies_proeftuinen(b, config=config, dwellings=dwellings)
