@@ -70,6 +70,23 @@ def test_real_sample_summary_statistics(realdata: Path, tmp_path: Path) -> None:
     assert d["woningtype"].isin(["meergezins_laag", "meergezins_hoog"]).mean() > 0.6
 
 
+@pytest.mark.realdata
+def test_real_sample_analysis_without_tenure_figures(realdata: Path, tmp_path: Path) -> None:
+    """No tenure or WOZ in the sample: one provisional candidate per gemeente, three types for
+    14 buurten, and the analysis summary says which gemeenten are provisional."""
+    out = tmp_path / "o"
+    build(bag_path=realdata, buurten_path=realdata, out=out)
+    kand = pd.read_csv(out / "proeftuinen.csv")
+    assert sorted(kand["gemeentecode"]) == ["GM0518", "GM1916"]
+    assert kand["voorlopig"].all() and kand["n_doelgroep"].isna().all()
+    assert kand["reden"].str.startswith("Voorlopig, want de doelgroep is onbekend").all()
+    analysis = json.loads((out / "manifest.json").read_text())["analysis"]
+    assert analysis["proeftuin"]["gemeenten_voorlopig"] == ["GM0518", "GM1916"]
+    assert analysis["proeftuin"]["n_kleiner_dan_minimum"] == 0
+    typ = pd.read_parquet(out / "analyse_buurten.parquet")
+    assert typ["typologie_cluster"].nunique() == 3
+
+
 def test_tiny_build_with_gemeente_filter_and_failed_input(tiny_bag_light: Path,
                                                           tiny_buurten: Path,
                                                           tmp_path: Path) -> None:

@@ -83,6 +83,24 @@ def test_unknown_target_group_is_excluded_with_reason():
     assert res.kandidaten["eenheid_code"].tolist() == ["BU0001"]
 
 
+def test_gemeente_with_unknown_target_group_gets_one_provisional_candidate():
+    """No tenure or WOZ in the CBS input (the real Haaglanden sample): the best buurt with
+    post-war dwellings on the other scores, marked provisional; none when switched off."""
+    b = scored([
+        {"energiebehoefte": 0.9, "aandeel_naoorlogs": 0.0},  # best score, but no post-war stock
+        {"energiebehoefte": 0.6, "aandeel_naoorlogs": 0.5},
+        {"energiebehoefte": 0.4, "aandeel_naoorlogs": 0.7},
+    ]).assign(n_doelgroep=np.nan)
+    res = kies_proeftuinen(b, config=CFG)
+    k = res.kandidaten
+    assert k["eenheid_code"].tolist() == ["BU0001"] and k["voorlopig"].tolist() == [True]
+    assert not k["voldoet_minimum"].iloc[0] and pd.isna(k["n_doelgroep"].iloc[0])
+    assert k["reden"].iloc[0].startswith("Voorlopig, want de doelgroep is onbekend")
+    assert any("voorlopige kandidaat" in n and "GM0001" in n for n in res.notities)
+    off = config(proeftuin={"voorlopig_bij_onbekende_doelgroep": False})
+    assert kies_proeftuinen(b, config=off).kandidaten.empty
+
+
 def test_changing_a_weight_changes_the_ranking():
     b = scored([
         {"energiebehoefte": 1.0, "levensloopbehoefte": 0.0},
@@ -201,6 +219,7 @@ def random_buurten(draw):
             "gemeentecode": draw(st.sampled_from(["GM0001", "GM0002", "GM0003"])),
             "n_doelgroep": draw(st.sampled_from([np.nan, 0.0, 10.0, 50.0, 120.0])),
             "n_woningen": draw(st.integers(1, 500)),
+            "aandeel_naoorlogs": draw(st.sampled_from([0.0, 0.4])),
             "wijkcode": f"WK{draw(st.integers(0, 3)):04d}",
             **{s: draw(score_value) for s in SCORES},
         })
@@ -231,7 +250,13 @@ def test_ranks_invariant_to_row_order(b, data, niveau):
 def test_every_gemeente_with_target_dwellings_has_a_candidate(b):
     k = kies_proeftuinen(b, config=FAST).kandidaten
     totals = b.groupby("gemeentecode")["n_doelgroep"].sum()
-    assert set(totals[totals > 0].index) == set(k["gemeentecode"])
+    g = b.assign(scored=b[list(SCORES)].notna().any(axis=1) & (b["aandeel_naoorlogs"] > 0))
+    unknown = g.groupby("gemeentecode").apply(
+        lambda x: x["n_doelgroep"].isna().all() and x["scored"].any(), include_groups=False)
+    assert set(k.loc[~k["voorlopig"], "gemeentecode"]) == set(totals[totals > 0].index)
+    assert set(k.loc[k["voorlopig"], "gemeentecode"]) == set(unknown[unknown].index)
+    assert (k.loc[k["voorlopig"], "rang"] == 1).all()
+    assert k.loc[k["voorlopig"], "reden"].str.startswith("Voorlopig").all()
     assert k["reden"].str.len().gt(0).all()
     assert (k.groupby("gemeentecode")["rang"].max() <= CFG["proeftuin"]["top_n"]).all()
 

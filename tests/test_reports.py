@@ -423,3 +423,26 @@ def test_the_wheel_carries_the_report_template(tmp_path: Path) -> None:
     assert data and ".data/data/" in data[0]
     template = (root / "notebooks" / "templates" / "gemeente_rapport.ipynb").read_bytes()
     assert zipfile.ZipFile(wheel).read(data[0]) == template
+
+
+@pytest.mark.realdata
+def test_reports_of_the_real_sample_are_not_marked_synthetic(realdata: Path,
+                                                             tmp_path: Path) -> None:
+    """Real BAG + CBS (Den Haag, Leidschendam-Voorburg): no demo banner, the missing CBS
+    figures shown as unavailable, the provisional candidate explained."""
+    import html
+
+    from woonvoorraad.pipeline import build
+
+    build(bag_path=realdata, buurten_path=realdata, out=tmp_path / "b")
+    result = render_reports(tmp_path / "b", gemeenten="all", out_dir=tmp_path / "r",
+                            workers=2, timeout=300)
+    assert result.ok and {r.gemeentecode for r in result.reports} == {"GM0518", "GM1916"}
+    for rec in result.reports:
+        page = (tmp_path / "r" / rec.html).read_text(encoding="utf-8")
+        assert "SYNTHETISCHE DEMODATA" not in page and 'id="synthetische-demodata"' not in page
+        assert "<h1>Gemeente " + rec.gemeentenaam in html.unescape(page)
+        assert "Voorlopige kandidaat." in page
+        assert "ontbreekt in de CBS-gegevens" in page
+    index = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "SYNTHETISCHE" not in index and "(voorlopig)" in index

@@ -6,7 +6,10 @@ uses ``1 - score``, so less financial room ranks higher), rescaled over the scor
 has. Per gemeente the candidates are the ``top_n`` units with at least ``min_doelgroep`` target
 dwellings, ranked by that score; ties are broken by more target dwellings, then by code, so
 the ranking does not depend on row order. A gemeente with target dwellings but no unit of the
-minimum size still gets its best unit, marked "kleiner dan de minimumomvang".
+minimum size still gets its best unit, marked "kleiner dan de minimumomvang". A gemeente whose
+target group is unknown in every unit (the CBS input lacks tenure or WOZ) gets its best unit with
+post-war dwellings as one provisional candidate (``voorlopig``), ranked on the scores it has
+(``[proeftuin] voorlopig_bij_onbekende_doelgroep``).
 
 Aggregated levels: counts are summed, scores and figures are dwelling-weighted means of the
 buurten (``n_woningen``). The woonplaats of a buurt is, in order of preference, the
@@ -429,7 +432,8 @@ def kies_proeftuinen(
     ProeftuinResultaat
         ``kandidaten`` has ``gemeentecode``, ``gemeentenaam``, ``niveau``, ``rang``,
         ``eenheid_code``, ``eenheid_naam``, ``buurtcodes``, ``n_buurten``, ``n_doelgroep``,
-        ``n_woningen``, ``voldoet_minimum``, ``proeftuinscore``, the five scores,
+        ``n_woningen``, ``voldoet_minimum``, ``voorlopig`` (chosen without a known target
+        group), ``proeftuinscore``, the five scores,
         ``aandeel_label_efg``, ``aandeel_65plus``, ``woz_t_o_v_mediaan``,
         ``aandeel_laag_inkomen``, ``stabiliteit_top_n``, ``stabiliteit_varianten``,
         ``scores_ontbrekend`` and ``reden``.
@@ -470,18 +474,27 @@ def kies_proeftuinen(
     s_draws = _composite(oriented, w_draws)
     s_oat = _composite(oriented, w_oat) if oat_cols else np.zeros((len(units), 0))
 
+    provisional = bool(p["voorlopig_bij_onbekende_doelgroep"])
+    naoorlogs = pd.to_numeric(units["aandeel_naoorlogs"], errors="coerce").fillna(0).to_numpy()
     cand_rows, stab_rows = [], []
-    no_target = []
+    no_target, unknown_target = [], []
     for code, g in units.groupby("gemeentecode", sort=True):
         idx = g.index.to_numpy()
         known = idx[g["n_doelgroep"].notna().to_numpy()]
         has_target = known[units.loc[known, "n_doelgroep"].to_numpy() > 0]
-        if has_target.size == 0:
-            no_target.append(str(code))
-            continue
-        eligible = known[units.loc[known, "in_aanmerking"].to_numpy()]
-        eligible = eligible[units.loc[eligible, "n_doelgroep"].to_numpy() > 0]
-        pool, n_top = (eligible, top_n) if eligible.size else (has_target, 1)
+        voorlopig = False
+        if has_target.size:
+            eligible = known[units.loc[known, "in_aanmerking"].to_numpy()]
+            eligible = eligible[units.loc[eligible, "n_doelgroep"].to_numpy() > 0]
+            pool, n_top = (eligible, top_n) if eligible.size else (has_target, 1)
+        else:
+            # target group unknown everywhere: the best unit with post-war dwellings, provisional
+            scored = idx[np.isfinite(base[idx]) & (naoorlogs[idx] > 0)]
+            if known.size or not provisional or scored.size == 0:
+                no_target.append(str(code))
+                continue
+            pool, n_top, voorlopig = scored, 1, True
+            unknown_target.append(str(code))
         chosen = pool[np.argsort(pos[pool], kind="stable")][:n_top]
         r_draw = _ranks_in_pool(s_draws, tie, pool, chosen)
         r_oat = _ranks_in_pool(s_oat, tie, pool, chosen) if oat_cols else None
@@ -493,6 +506,7 @@ def kies_proeftuinen(
                 "stabiliteit_varianten": float((r_oat[i] <= n_top).mean())
                 if r_oat is not None else np.nan,
                 "voldoet_minimum": bool(row["n_doelgroep"] >= min_n),
+                "voorlopig": voorlopig,
             })
             if r_oat is not None:
                 for j, name in enumerate(oat_names):
@@ -503,9 +517,12 @@ def kies_proeftuinen(
                     })
     if no_target:
         notes.append(f"geen doelgroepwoningen (dus geen kandidaat) in: {', '.join(no_target)}")
+    if unknown_target:
+        notes.append("doelgroep onbekend (koopaandeel of WOZ ontbreekt); een voorlopige "
+                     f"kandidaat op de overige scores in: {', '.join(unknown_target)}")
     cols = ["gemeentecode", "gemeentenaam", "niveau", "rang", "eenheid_code", "eenheid_naam",
             "buurtcodes", "n_buurten", "n_doelgroep", "n_woningen", "voldoet_minimum",
-            "proeftuinscore", *SCORES, "aandeel_label_efg", "aandeel_65plus",
+            "voorlopig", "proeftuinscore", *SCORES, "aandeel_label_efg", "aandeel_65plus",
             "woz_t_o_v_mediaan", "aandeel_laag_inkomen", "stabiliteit_top_n",
             "stabiliteit_varianten", "scores_ontbrekend", "reden"]
     if cand_rows:
@@ -513,13 +530,16 @@ def kies_proeftuinen(
         kand = units.loc[meta.index].join(meta)
         kand["scores_ontbrekend"] = [
             ",".join(s for s in names if not np.isfinite(r[s])) for _, r in kand.iterrows()]
-        kand["reden"] = [reden(r, gewichten=gewichten, min_doelgroep=min_n)
-                         for _, r in kand.iterrows()]
+        kand["reden"] = [
+            ("Voorlopig, want de doelgroep is onbekend (koopaandeel of WOZ ontbreekt in de "
+             "CBS-gegevens): " if r["voorlopig"] else "")
+            + reden(r, gewichten=gewichten, min_doelgroep=min_n) for _, r in kand.iterrows()]
         kand = kand[cols].reset_index(drop=True)
         kand["n_doelgroep"] = kand["n_doelgroep"].round().astype("Int64")
     else:
         kand = pd.DataFrame(columns=cols)
-    small = kand.loc[~kand["voldoet_minimum"].astype(bool), "gemeentecode"].unique().tolist()
+    small = kand.loc[~kand["voldoet_minimum"].astype(bool) & ~kand["voorlopig"].astype(bool),
+                     "gemeentecode"].unique().tolist()
     if small:
         notes.append("kandidaat kleiner dan de minimumomvang in: " + ", ".join(small))
     for note in notes:

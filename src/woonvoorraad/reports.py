@@ -964,7 +964,8 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
         ``n_buurten_doelgroep_onbekend``, ``n_label_geregistreerd``, ``label_dekking``,
         ``n_label_efg``, ``aandeel_label_efg``, ``aantal_inwoners``, ``aandeel_65plus``,
         ``woz_gemiddeld``, ``aandeel_koop``, ``inkomen_per_inwoner``, ``aandeel_laag_inkomen``,
-        ``n_kandidaten`` (None without classification), ``kosten_b_min``, ``kosten_b_max``,
+        ``n_kandidaten`` (None without classification), ``n_kandidaten_voorlopig`` (chosen
+        without a known target group), ``kosten_b_min``, ``kosten_b_max``,
         ``kosten_c_min``, ``kosten_c_max``, ``n_efg`` (None without classification).
     """
     b = run.buurten_van(code)
@@ -1003,6 +1004,9 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
     k = kandidaten(run, code)
     if k is not None:
         out["n_kandidaten"] = len(k)
+        out["n_kandidaten_voorlopig"] = (int(k["voorlopig"].astype(str).str.lower()
+                                            .isin(["true", "1"]).sum())
+                                        if "voorlopig" in k.columns else 0)
     kg = run.tabel("kosten_gemeente")
     if kg is not None:
         sel = kg if code is None else kg[kg["gemeentecode"].astype(str) == code]
@@ -1550,7 +1554,12 @@ def sectie_proeftuinen(run: Run, code: str, *, max_kandidaten: int = 5) -> Html:
         ]
         feit_html = " · ".join(f"{esc(a)}: <strong>{esc(b)}</strong>" for a, b in feiten)
         extra = ""
-        if str(rec.get("voldoet_minimum")).lower() in ("false", "0"):
+        if str(rec.get("voorlopig")).lower() in ("true", "1"):
+            extra += ('<p class="wv-voetnoot"><strong>Voorlopige kandidaat.</strong> Het aantal '
+                      "doelgroepwoningen is onbekend: de CBS-gegevens missen het aandeel "
+                      "koopwoningen of de WOZ-waarde. De buurt is gekozen op de andere scores; "
+                      "vul die gegevens aan voordat u een proeftuin kiest.</p>")
+        elif str(rec.get("voldoet_minimum")).lower() in ("false", "0"):
             extra += ('<p class="wv-voetnoot">Kleiner dan de minimumomvang: de beste buurt '
                       "van de gemeente, maar met minder doelgroepwoningen dan het minimum.</p>")
         if inst is not None:
@@ -2448,7 +2457,8 @@ def index_html(run: Run, statuses: Sequence[ReportStatus], *, region: str | None
             f'<td class="wv-num">{esc(fmt_pct(k.get("aandeel_naoorlogs")))}</td>'
             f'<td class="wv-num">{esc(fmt_aantal(k.get("n_doelgroep")))}</td>'
             f'<td class="wv-num">{esc(fmt_pct(k.get("aandeel_label_efg")))}</td>'
-            f'<td class="wv-num">{esc(fmt_aantal(k.get("n_kandidaten")))}</td>'
+            f'<td class="wv-num">{esc(fmt_aantal(k.get("n_kandidaten")))}'
+            f'{" (voorlopig)" if k.get("n_kandidaten_voorlopig") else ""}</td>'
             f"<td>{stat}</td><td>{' · '.join(links)}</td></tr>")
     if len(statuses) > 1:
         tot = _json_safe(gemeente_summary(run, None))
