@@ -791,20 +791,14 @@ def _read_bag(
     points: bool,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Layout]:
     p = _validate.check_file(path)
-    with _validate.gdal_errors(p):
-        return _read_bag_checked(p, bbox=bbox, mask=mask, bouwjaar_range=bouwjaar_range,
-                                 panden_of_units_only=panden_of_units_only, points=points)
+    with _validate.gdal_errors(p):  # damaged values name the file instead of a traceback
+        return _read_bag_layers(p, bbox=bbox, mask=mask, bouwjaar_range=bouwjaar_range,
+                                panden_of_units_only=panden_of_units_only, points=points)
 
 
-def _read_bag_checked(
-    p: Path,
-    *,
-    bbox: BBox | None,
-    mask: Any,
-    bouwjaar_range: tuple[int, int],
-    panden_of_units_only: bool,
-    points: bool,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Layout]:
+def _read_bag_layers(p: Path, *, bbox: BBox | None, mask: Any, bouwjaar_range: tuple[int, int],
+                     panden_of_units_only: bool, points: bool
+                     ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Layout]:
     layout = detect_layout(p)
     v_map, v_cols, v_info = _prepare_layer(p, VBO_LAYER, layout, what="BAG verblijfsobjecten")
     p_map, p_cols, p_info = _prepare_layer(p, PAND_LAYER, layout, what="BAG panden")
