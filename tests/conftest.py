@@ -32,6 +32,24 @@ def realdata() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _cli_logging_per_test() -> Iterator[None]:
+    """``cli.main`` adds a stderr handler once per process; drop it around each test, so that
+    each test's captured stderr is its own (a handler bound to an earlier test's closed stream
+    fails)."""
+    import logging
+
+    def drop() -> None:
+        root = logging.getLogger("woonvoorraad")
+        for h in list(root.handlers):
+            if getattr(h, "_woonvoorraad", False):
+                root.removeHandler(h)
+
+    drop()
+    yield
+    drop()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point data and cache folders at a temporary folder; no progress bars in tests."""
     from woonvoorraad import settings

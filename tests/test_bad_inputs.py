@@ -548,21 +548,6 @@ def _load_corpus_module() -> Any:
     return module
 
 
-@pytest.fixture(autouse=True)
-def _cli_logging_per_test() -> Any:
-    """``main`` adds a stderr handler once per process; drop it so that each test's captured
-    stderr is its own (a handler bound to an earlier test's closed stream fails)."""
-
-    def drop() -> None:
-        root = logging.getLogger("woonvoorraad")
-        for h in list(root.handlers):
-            if getattr(h, "_woonvoorraad", False):
-                root.removeHandler(h)
-
-    drop()
-    yield
-    drop()
-
 
 @pytest.fixture(scope="module")
 def good_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -36,20 +35,6 @@ HTTP_DATA = Path(__file__).parent / "data" / "http"
 ZIP = "/blob/ep-online/v20250101_v4_csv.zip"
 PROPS = "/ODataApi/odata/85984NED/DataProperties"
 
-
-@pytest.fixture(autouse=True)
-def _cli_logging_per_test() -> Iterator[None]:
-    """Drop the stderr handler ``main`` installs, so each test captures its own stderr."""
-
-    def drop() -> None:
-        root = logging.getLogger("woonvoorraad")
-        for h in list(root.handlers):
-            if getattr(h, "_woonvoorraad", False):
-                root.removeHandler(h)
-
-    drop()
-    yield
-    drop()
 
 
 @pytest.fixture(scope="module")

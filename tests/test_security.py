@@ -49,18 +49,6 @@ HOSTILE_GEMEENTE = ["<script>alert('gm')</script>", "../../etc/passwd"]
 RAW = ["<script>alert", "<img src=x", "<b>Zonen</b>", "</script><script>alert(2)"]
 
 
-@pytest.fixture(autouse=True)
-def _cli_logging_per_test() -> Iterator[None]:
-    def drop() -> None:
-        root = logging.getLogger("woonvoorraad")
-        for h in list(root.handlers):
-            if getattr(h, "_woonvoorraad", False):
-                root.removeHandler(h)
-
-    drop()
-    yield
-    drop()
-
 
 def _no_raw_markup(text: str, where: str) -> None:
     for raw in RAW:
