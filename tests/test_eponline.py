@@ -81,6 +81,16 @@ def test_filter_by_a_series_of_ids_with_gaps(tmp_path: Path) -> None:
     assert sorted(t["vbo_id"]) == ["0114010000000002", "0114010000000009"]
 
 
+def test_filter_is_exact_for_ids_beyond_float_precision(tmp_path: Path) -> None:
+    """Ids above 2**53 differ in their last digit only; a float comparison would mix them."""
+    p = tmp_path / "labels.csv"
+    p.write_text(_v5_text([_row(f"999901000000000{i}", "C", "20220101") for i in (2, 3)]),
+                 encoding="utf-8")
+    assert read_ep_online(p, vbo_ids=["9999010000000001"]).empty
+    t = read_ep_online(p, vbo_ids=["9999010000000003"])
+    assert t["vbo_id"].tolist() == ["9999010000000003"]
+
+
 def test_older_pand_header(tmp_path: Path) -> None:
     header = ("Pand_opnamedatum;Pand_opnametype;Pand_status;Pand_berekeningstype;"
               "Pand_energieindex;Pand_energieklasse;Pand_energielabel_is_prive;"

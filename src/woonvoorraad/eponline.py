@@ -262,7 +262,8 @@ def read_ep_online(
         On a missing header or required column, naming the file and the column.
     """
     p = _validate.check_file(path)
-    wanted = _id_numbers(vbo_ids) if vbo_ids is not None else None
+    # an Index builds its hash table once, for every chunk
+    wanted = pd.Index(_id_numbers(vbo_ids)) if vbo_ids is not None else None
     stats = {"bad_ids": 0}
     with _open_text(p) as fh:
         header, style, preamble = _find_header(fh, p)
@@ -289,8 +290,9 @@ def read_ep_online(
                 keep = part["vbo_id"].str.fullmatch(r"\d{16}", na=False)
                 stats["bad_ids"] += int((~keep & ids.notna() & (ids != "")).sum())
                 if wanted is not None:
-                    numbers = pd.to_numeric(part["vbo_id"].where(keep), errors="coerce")
-                    keep &= numbers.isin(wanted)
+                    # only 16-digit ids are left in ``keep``: exact as int64, never via float
+                    numbers = part.loc[keep, "vbo_id"].astype("int64").to_numpy()
+                    keep.loc[keep] = wanted.get_indexer(numbers) >= 0
                 parts.append(part.loc[keep])
         except InputError:
             raise
