@@ -20,9 +20,15 @@ Small
     grows until the estimated HTML size fits ``max_bytes`` (3 MB by default). Each feature
     carries only whitelisted, pre-formatted properties.
 Safe
-    Tooltips and legends are built with ``textContent`` from JSON embedded with jinja's
-    ``tojson`` (which escapes ``<``, ``>``, ``&`` and ``'``), so a buurt named ``<script>``
-    is shown as text. Layer names, which Leaflet inserts as HTML, are escaped.
+    Tooltips and legends are built with ``textContent`` from JSON embedded by :func:`js_json`
+    (which escapes ``<``, ``>``, ``&``, ``'``, ``{`` and ``}`` inside strings), so a buurt
+    named ``<script>`` is shown as text. Layer names, which Leaflet inserts as HTML, are
+    escaped. No name is ever Jinja source: branca renders a map in two passes (the output of
+    every ``MacroElement`` macro becomes a new ``branca.element.Element`` *template* and is
+    rendered again), so a buurt named ``{{ cycler.__init__.__globals__.os.system(…) }}`` would
+    run. The elements of this module, including the GeoJSON layers, hand their finished text
+    to the page without that second pass (:class:`_EenmaalGerenderd`), and the embedded JSON
+    contains no Jinja delimiter either, so the finished page renders to itself.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
@@ -315,6 +321,132 @@ def classify(values: pd.Series, ind: Indicator) -> tuple[np.ndarray, list[str], 
 
 
 # ---------------------------------------------------------------------------------------------
+# Text from the data in the page: never markup, never template source
+# ---------------------------------------------------------------------------------------------
+
+#: Characters escaped inside the JSON strings of a page: ``<``, ``>``, ``&`` and ``'`` so a
+#: string cannot end the ``<script>`` or start markup (as jinja's ``tojson``); ``{`` and ``}``
+#: so no string holds a Jinja delimiter (``{{``, ``{%``, ``{#``); U+2028/U+2029 for old
+#: JavaScript parsers. ``JSON.parse``/JavaScript read the escapes back as the original text.
+_JS_ESCAPES = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&'{}\u2028\u2029"})
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def js_json(value: Any) -> str:
+    r"""JSON to embed in a ``<script>``, inert for HTML and for Jinja.
+
+    Like jinja's ``tojson``, plus ``{`` and ``}`` inside strings as ``\u007b`` and ``\u007d``:
+    the text has no ``</script>``, no markup and no Jinja delimiter, whatever the strings hold,
+    and evaluates to ``value``. (Between its strings, JSON never has ``{{``, ``{%`` or ``{#``.)
+
+    Examples
+    --------
+    >>> js_json({"n": "{{7*7}} </script>"})
+    '{"n": "\\u007b\\u007b7*7\\u007d\\u007d \\u003c/script\\u003e"}'
+    >>> json.loads(js_json({"n": "{{7*7}} </script>"}))
+    {'n': '{{7*7}} </script>'}
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    return _JSON_STRING.sub(lambda m: m.group(0).translate(_JS_ESCAPES), text)
+
+
+def html_tekst(text: str) -> str:
+    """Text for HTML (a ``<title>``, a layer name Leaflet inserts as HTML): escaped, with ``{``
+    and ``}`` as character references so it holds no Jinja delimiter either.
+
+    Examples
+    --------
+    >>> html_tekst("<b>{{7*7}}</b>")
+    '&lt;b&gt;&#123;&#123;7*7&#125;&#125;&lt;/b&gt;'
+    """
+    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
+class _Tekst(Element):
+    """Finished HTML or JavaScript, put in the page as it is: never compiled as a template."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Tekst"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _EenmaalGerenderd(MacroElement):
+    """A ``MacroElement`` whose macros are rendered once, and only once.
+
+    branca's ``MacroElement.render`` wraps the output of the ``header``, ``html`` and
+    ``script`` macros in ``Element(<output>)``, which compiles that output as a new Jinja
+    template and renders it again in the ``Figure``: every string the first pass embedded
+    (a buurt name in the GeoJSON, the title) would be Jinja source. This replacement adds the
+    output as :class:`_Tekst`. As the last base of a folium class (``class X(folium.GeoJson,
+    _EenmaalGerenderd)``) it sits just before ``MacroElement`` in the MRO, so folium's own
+    ``render`` steps (layer ``addTo``, includes) still run.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError(f"{type(self).__name__} can only be rendered inside a Figure")
+        module = self._template.module
+        for deel in ("header", "html", "script"):
+            macro = getattr(module, deel, None)
+            if macro is not None:
+                getattr(figure, deel).add_child(_Tekst(str(macro(self, kwargs))),
+                                                name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJson(folium.GeoJson, _EenmaalGerenderd):
+    """A ``folium.GeoJson`` layer (``.data`` as usual) whose data is embedded with
+    :func:`js_json` in a template of its own, rendered once.
+
+    Supports what this module uses: ``smooth_factor`` and Leaflet options such as
+    ``interactive``; every feature is styled with its ``properties.style`` (like folium
+    without a ``style_function``) until a script sets another style.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJson(null, {{ this.opties_js() }});
+{{ this.get_name() }}.addData({{ this.data_js() }});
+{%- if this.stijl_uit_data %}
+{{ this.get_name() }}.setStyle(function (f) { return f.properties.style; });
+{%- endif %}
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict[str, Any], *, stijl_uit_data: bool = False,
+                 **kwargs: Any) -> None:
+        if kwargs.get("style_function") or kwargs.get("highlight_function") or kwargs.get(
+                "tooltip") or kwargs.get("popup") or kwargs.get("marker"):
+            raise TypeError("_GeoJson supports no style/highlight function, tooltip, popup "
+                            "or marker")
+        super().__init__(data, **kwargs)
+        self.stijl_uit_data = stijl_uit_data
+
+    def opties_js(self) -> str:
+        opties = dict(self.options)
+        if self.smooth_factor is not None:
+            opties["smoothFactor"] = self.smooth_factor
+        return js_json(opties)
+
+    def data_js(self) -> str:
+        return js_json(self.data)
+
+
+class _FeatureGroup(folium.FeatureGroup, _EenmaalGerenderd):
+    """``folium.FeatureGroup``, rendered once."""
+
+
+class _LayerControl(folium.LayerControl, _EenmaalGerenderd):
+    """``folium.LayerControl`` (the layer names come from indicator labels), rendered once."""
+
+
+# ---------------------------------------------------------------------------------------------
 # Map
 # ---------------------------------------------------------------------------------------------
 
@@ -343,7 +475,8 @@ _CSS = """
   border: 1px solid rgba(0,0,0,.2); }
 .wv-legenda-kandidaat { background: transparent; border: 3px solid #111; height: 8px;
   width: 14px; }
-.wv-titel { font-size: 15px; font-weight: 600; }
+.wv-titel { font-size: 15px; font-weight: 600; max-width: min(420px, 45vw); max-height: 30vh;
+  overflow-y: auto; overflow-wrap: anywhere; }
 .wv-titel small { display: block; font-weight: normal; font-size: 11px; color: #555; }
 .wv-banner { position: absolute; z-index: 1000; top: 10px; left: 50%;
   transform: translateX(-50%); background: #b00020; color: #fff; font-weight: 700;
@@ -358,7 +491,7 @@ _SCRIPT = Template("""
   "use strict";
   var kaart = {{ this.kaart.get_name() }};
   var laag = {{ this.laag.get_name() }};
-  var cfg = {{ this.cfg|tojson }};
+  var cfg = {{ this.cfg_js }};
   var groepen = [
     {%- for g in this.groepen %}{{ g.get_name() }}{{ "," if not loop.last }}{% endfor -%}
   ];
@@ -439,7 +572,7 @@ _SCRIPT = Template("""
   zetStijl();
   L.control.scale({imperial: false}).addTo(kaart);
   {% if this.attributie -%}
-  kaart.attributionControl.addAttribution({{ this.attributie|tojson }});
+  kaart.attributionControl.addAttribution({{ this.attributie_js }});
   {%- endif %}
 })();
 {% endmacro %}
@@ -448,7 +581,7 @@ _SCRIPT = Template("""
 _TITEL = Template("""
 {% macro script(this, kwargs) %}
 (function () {
-  var cfg = {{ this.cfg|tojson }};
+  var cfg = {{ this.cfg_js }};
   var kaart = {{ this.kaart.get_name() }};
   if (cfg.titel) {
     var titel = L.control({position: "topright"});
@@ -474,7 +607,7 @@ _TITEL = Template("""
 """)
 
 
-class _Script(MacroElement):
+class _Script(_EenmaalGerenderd):
     """Styling, tooltips, legend and indicator switching of the buurt layer."""
 
     _template = _SCRIPT
@@ -484,11 +617,13 @@ class _Script(MacroElement):
         super().__init__()
         self._name = "WoonvoorraadKaart"
         self.kaart, self.laag, self.groepen, self.cfg = kaart, laag, groepen, cfg
+        self.cfg_js = js_json(cfg)
         self.css = _CSS
         self.attributie = attributie
+        self.attributie_js = js_json(attributie)
 
 
-class _Titel(MacroElement):
+class _Titel(_EenmaalGerenderd):
     """Title box and synthetic-data banner."""
 
     _template = _TITEL
@@ -497,6 +632,7 @@ class _Titel(MacroElement):
         super().__init__()
         self._name = "WoonvoorraadTitel"
         self.kaart, self.cfg = kaart, cfg
+        self.cfg_js = js_json(cfg)
 
 
 def _resolve_indicators(gdf: pd.DataFrame,
@@ -698,8 +834,8 @@ def map_from_buurten(
         m.default_js = []
         m.default_css = []
         js, css = leaflet_assets()
-        root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
-        root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js")
+        root.header.add_child(_Tekst(f"<style>{css}</style>"), name="leaflet_css")
+        root.header.add_child(_Tekst(f"<script>{js}</script>"), name="leaflet_js")
     else:
         m.default_js = [("leaflet", LEAFLET_CDN_JS)]
         m.default_css = [("leaflet_css", LEAFLET_CDN_CSS)]
@@ -709,17 +845,17 @@ def map_from_buurten(
     single = data["gemeentenaam"].dropna().unique() if "gemeentenaam" in data.columns else []
     if title is None:
         title = f"Gemeente {single[0]}" if len(single) == 1 else "Buurten"
-    root.title = html.escape(title)
+    root.title = html_tekst(title)
     _Titel(m, {"titel": title, "ondertitel": subtitle,
                "banner": "SYNTHETISCHE DEMODATA — fictieve gemeenten" if synthetic else None,
                }).add_to(m)
 
-    laag = folium.GeoJson(collection, name="Buurten", control=False, smooth_factor=0.5)
+    laag = _GeoJson(collection, name="Buurten", control=False, smooth_factor=0.5)
     laag.add_to(m)
     groepen = []
     for i, ind in enumerate(inds):
-        g = folium.FeatureGroup(name=html.escape(ind.label), overlay=False, control=True,
-                                show=(i == 0))
+        g = _FeatureGroup(name=html_tekst(ind.label), overlay=False, control=True,
+                          show=(i == 0))
         g.add_to(m)
         groepen.append(g)
     if kandidaat:
@@ -728,15 +864,15 @@ def map_from_buurten(
              "properties": {"style": {"fill": False, "color": "#111111", "weight": 3.5,
                                       "opacity": 1, "dashArray": None}}}
             for f in features if f["id"] in kandidaat]}
-        folium.GeoJson(outline, name="Proeftuinkandidaten", overlay=True, control=True,
-                       show=True, interactive=False).add_to(m)
+        _GeoJson(outline, name="Proeftuinkandidaten", overlay=True, control=True, show=True,
+                 interactive=False, stijl_uit_data=True).add_to(m)
     cfg = {"indicatoren": ind_cfg, "velden": velden, "n_vast": len(fixed),
            "na_kleur": NA_KLEUR, "na_tekst": "onbekend", "leeg": "#9ecae1",
            "geen_indicator": "Buurtgrenzen",
            "kandidaten": "Proeftuinkandidaat" if kandidaat else None}
-    _Script(m, laag, groepen, cfg, html.escape(BRON)).add_to(m)
+    _Script(m, laag, groepen, cfg, html_tekst(BRON)).add_to(m)
     if groepen or kandidaat:
-        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        _LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     m.woonvoorraad_info = {  # type: ignore[attr-defined]
         "tolerance": tolerance, "indicators": [i.kolom for i in inds], "n_buurten": len(features),
