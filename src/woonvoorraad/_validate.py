@@ -34,6 +34,9 @@ RD_NEW = "EPSG:28992"
 #: The RD New grid over the Netherlands (metres), with a margin of some kilometres.
 RD_EXTENT = (-25_000.0, 280_000.0, 310_000.0, 640_000.0)
 
+#: Values at or below this are CBS missing-value codes (as :data:`woonvoorraad.cbs.SENTINEL_MAX`).
+CBS_MISSING_MAX = -99990
+
 #: Longitude/latitude box of the Netherlands: RD-labelled data inside it is in degrees.
 _NL_DEGREES = (2.5, 50.5, 7.6, 53.8)
 
@@ -606,8 +609,11 @@ def check_years(values: pd.Series, *, path: str | Path, column: str = "jaar",
     bad = years.isna() | (years != np.floor(years)) | (years < lo) | (years > hi)
     if bad.any():
         examples = ", ".join(repr(v) for v in pd.Series(values[bad]).astype(str).unique()[:5])
+        codes = int((years <= CBS_MISSING_MAX).sum())
+        hint = (f"; {codes} of them are CBS missing-value codes (-99997 and the like), not "
+                f"years: leave out those rows or fill in their year" if codes else "")
         raise InputError(f"column {column!r} has {int(bad.sum())} value(s) that are not a year "
-                         f"between {lo} and {hi}: {examples}", path=path)
+                         f"between {lo} and {hi}: {examples}{hint}", path=path)
     return years.astype("int64")
 
 

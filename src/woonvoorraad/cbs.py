@@ -31,7 +31,7 @@ from ._errors import InputError, MissingColumnError
 logger = logging.getLogger(__name__)
 
 #: Values at or below this are CBS missing-value codes.
-SENTINEL_MAX = -99990
+SENTINEL_MAX = _validate.CBS_MISSING_MAX
 
 #: Identification columns: canonical name -> accepted source names.
 ID_FIELDS: dict[str, tuple[str, ...]] = {
@@ -140,11 +140,37 @@ def mask_sentinels(df: pd.DataFrame, *, columns: Iterable[str] | None = None,
     return counts
 
 
-def _year_from(df: pd.DataFrame, path: Path) -> int | None:
+def _year_from(df: pd.DataFrame, path: Path, *, column: str = "jaar") -> int | None:
+    """The year of a CBS table: its ``jaar`` column when that holds one year, else the year
+    in the file name (None if neither).
+
+    ``jaar`` values at or below :data:`SENTINEL_MAX` are CBS missing-value codes (``-99997``),
+    not years: they count as missing, with a warning.
+    """
+    year: int | None = None
     if "jaar" in df.columns:
-        years = pd.to_numeric(df["jaar"], errors="coerce").dropna().unique()
+        values = pd.to_numeric(df["jaar"], errors="coerce")
+        sentinel = values <= SENTINEL_MAX
+        values = values.mask(sentinel)
+        years = values.dropna().unique()
         if len(years) == 1:
-            return int(years[0])
+            year = int(years[0])
+        if sentinel.any():
+            codes = ", ".join(f"{v:g}" for v in pd.unique(
+                pd.to_numeric(df["jaar"], errors="coerce")[sentinel])[:3])
+            fallback = _year_in_name(path) if year is None else None
+            source = (f"the other rows give {year}" if year is not None else
+                      f"the year {fallback} comes from the file name" if fallback is not None
+                      else "the year is unknown (no year in the file name either)")
+            logger.warning("%s: column %r holds the CBS missing-value code %s in %d of %d "
+                           "row(s), not a year; treated as missing: %s", path.name, column,
+                           codes, int(sentinel.sum()), len(df), source)
+        if year is not None:
+            return year
+    return _year_in_name(path)
+
+
+def _year_in_name(path: Path) -> int | None:
     match = re.search(r"(19|20)\d{2}", path.stem)
     return int(match.group(0)) if match else None
 
@@ -236,7 +262,8 @@ def read_buurten(
     result = CBSRead(path=p, year=None)
     result.sentinels = mask_sentinels(raw, columns=[c for c in columns if c in stat_sources
                                                     and c in raw.columns], source=p.name)
-    result.year = _year_from(raw.rename(columns={ids["jaar"]: "jaar"}) if ids["jaar"] else raw, p)
+    result.year = _year_from(raw.rename(columns={ids["jaar"]: "jaar"}) if ids["jaar"] else raw, p,
+                             column=ids["jaar"] or "jaar")
     out = pd.DataFrame(index=raw.index)
     for canon, src in ids.items():
         if canon == "jaar":

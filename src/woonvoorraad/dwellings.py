@@ -93,19 +93,28 @@ def is_dwelling(vbo: pd.DataFrame, *, statuses: list[str] | tuple[str, ...]) -> 
 
 
 def _woon_mask(gebruiksdoel: pd.Series) -> np.ndarray:
-    """``woonfunctie`` among the comma-joined uses, tested once per distinct value."""
+    """``woonfunctie`` among the comma-joined uses, tested once per distinct value (case and
+    whitespace do not matter: the BAG reader normalises them, other tables may not)."""
     codes, uniques = pd.factorize(gebruiksdoel)
     doel = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.replace(
-        " ", "", regex=False)
+        r"\s+", "", regex=True).str.lower()
     woon = ("," + doel + ",").str.contains(",woonfunctie,", regex=False).fillna(False)
     return _decode(codes, woon.to_numpy(dtype=bool))
 
 
 def _in_values(values: pd.Series, allowed: Sequence[str]) -> np.ndarray:
-    """``values.isin(allowed)`` (NA never matches), tested once per distinct value."""
+    """``values.isin(allowed)`` (NA never matches), tested once per distinct value; case and
+    runs of whitespace do not matter (``"verblijfsobject in gebruik "`` is in use)."""
     codes, uniques = pd.factorize(values)
-    hit = pd.Index(np.asarray(uniques, dtype=object)).isin(list(allowed))
+    hit = _status_keys(np.asarray(uniques, dtype=object)).isin(
+        _status_keys(np.asarray(list(allowed), dtype=object)))
     return _decode(codes, np.asarray(hit, dtype=bool))
+
+
+def _status_keys(values: np.ndarray) -> pd.Index:
+    """Values without surrounding whitespace, inner whitespace as one space, lower case."""
+    return pd.Index(pd.Series(values, dtype="string").str.strip().str.replace(
+        r"\s+", " ", regex=True).str.lower())
 
 
 def _decode(codes: np.ndarray, per_unique: np.ndarray) -> np.ndarray:
@@ -549,6 +558,9 @@ def dwelling_stage(
     bron = np.where(has_reg, 0, np.where(has_est, 1, -1))
     out["label_bron"] = pd.Categorical.from_codes(bron, dtype=LABEL_BRON_DTYPE)
     report.n_label_registered = int(has_reg.sum())
+    if labels is not None:
+        check_label_match(labels, n_registered=report.n_label_registered,
+                          n_dwellings=len(out))
     report.n_label_estimated = int((bron == 1).sum())
     report.n_label_unknown = int((bron == -1).sum())
     report.n_dwellings = len(out)
@@ -556,6 +568,41 @@ def dwelling_stage(
     gdf = gpd.GeoDataFrame(out, geometry=points, crs=crs)
     _log_report(report)
     return gdf, report
+
+
+#: A label file that gives a registered label to fewer than this share of the dwellings is
+#: reported: it is most likely the file of another region (the national file labels over
+#: half of the dwellings).
+MIN_LABEL_SHARE = 0.01
+
+
+def check_label_match(labels: pd.DataFrame, *, n_registered: int, n_dwellings: int,
+                      source: str | None = None) -> bool:
+    """Warn when (almost) no dwelling finds its registered label in the label table.
+
+    A label file of another region (or of ligplaatsen only) reads without error, and every
+    dwelling then silently gets an estimated label. It is reported when none, or fewer than
+    :data:`MIN_LABEL_SHARE` of the dwellings, have a registered label while the file has
+    rows. The file name and its number of rows come from ``labels.attrs`` as set by
+    :func:`woonvoorraad.eponline.read_ep_online` (which may have filtered the rows already).
+
+    Returns
+    -------
+    bool
+        Whether it warned.
+    """
+    name = source or labels.attrs.get("source") or "the label table"
+    n_rows = int(labels.attrs.get("rows_with_id", len(labels)))
+    if n_rows == 0 or n_dwellings == 0:
+        return False
+    share = n_registered / n_dwellings
+    if n_registered and share >= MIN_LABEL_SHARE:
+        return False
+    logger.warning("%s: only %d of the %d dwellings (%.2f %%) match one of its %d label "
+                   "row(s) (expected well over %g %%): is it the EP-Online file of another "
+                   "region? The other dwellings get an estimated label (PBL default)", name,
+                   n_registered, n_dwellings, 100 * share, n_rows, 100 * MIN_LABEL_SHARE)
+    return True
 
 
 def _log_report(r: DwellingReport) -> None:

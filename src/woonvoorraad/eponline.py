@@ -254,7 +254,9 @@ def read_ep_online(
     pandas.DataFrame
         One row per verblijfsobject: ``vbo_id``, ``energielabel`` (ordered categorical
         A+++++ … G), ``registratiedatum`` (datetime), plus ``gebouwklasse`` and
-        ``energieindex`` where the file has them.
+        ``energieindex`` where the file has them. ``attrs`` holds the file name
+        (``source``) and its number of rows with a unit id before the ``vbo_ids`` filter
+        (``rows_with_id``), for :func:`woonvoorraad.dwellings.check_label_match`.
 
     Raises
     ------
@@ -264,7 +266,7 @@ def read_ep_online(
     p = _validate.check_file(path)
     # an Index builds its hash table once, for every chunk
     wanted = pd.Index(_id_numbers(vbo_ids)) if vbo_ids is not None else None
-    stats = {"bad_ids": 0}
+    stats = {"bad_ids": 0, "with_id": 0}
     with _open_text(p) as fh:
         header, style, preamble = _find_header(fh, p)
         col = 0 if style == "v5" else 1
@@ -289,6 +291,7 @@ def read_ep_online(
                 part["vbo_id"] = ids.str.zfill(16)
                 keep = part["vbo_id"].str.fullmatch(r"\d{16}", na=False)
                 stats["bad_ids"] += int((~keep & ids.notna() & (ids != "")).sum())
+                stats["with_id"] += int(keep.sum())
                 if wanted is not None:
                     # only 16-digit ids are left in ``keep``: exact as int64, never via float
                     numbers = part.loc[keep, "vbo_id"].astype("int64").to_numpy()
@@ -320,7 +323,11 @@ def read_ep_online(
     if n_rows == 0:
         raise EmptyInputError("EP-Online CSV has a header but no rows", path=p)
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(names))
-    return _clean(table, p, style=style)
+    out = _clean(table, p, style=style)
+    # for the check that the labels belong to the dwellings of the build (the unit filter
+    # may leave none of a file of another region): the file and its rows with a unit id
+    out.attrs.update(source=p.name, rows_with_id=stats["with_id"])
+    return out
 
 
 def _id_numbers(ids: Collection[str]) -> np.ndarray:
