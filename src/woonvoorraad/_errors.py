@@ -65,6 +65,24 @@ class OutputLockedError(WoonvoorraadError, RuntimeError):
     """Another woonvoorraad process is writing to the same output folder."""
 
 
+class OutputError(WoonvoorraadError, OSError):
+    """An output folder or file cannot be written: the folder is a file or a dangling link,
+    it is read-only, the disk is full, a file is over the size limit, or a symbolic link would
+    lead a write or a removal out of the output folder.
+
+    Parameters
+    ----------
+    message
+        What is wrong, in one sentence.
+    path
+        The folder or file concerned, if any; it is prefixed to the message.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+
+
 class HTTPStatusError(DownloadError):
     """A service answered with an HTTP error status (after retries, for 429 and 5xx).
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import io
 import json
@@ -23,16 +24,18 @@ import logging
 import os
 import re
 import shutil
+import signal
 import stat
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from ._errors import OutputLockedError, UnsafeArchiveError
+from ._errors import OutputError, OutputLockedError, UnsafeArchiveError, WoonvoorraadError
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +119,135 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# folder locks
+# output folders: can they be written?
 
 #: Hidden temporary files of :func:`atomic_path` (``.<name>.<8 random>.part<suffix>``).
 _TEMP_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.part(\.[^.]+)?$")
+
+
+def _reason(exc: BaseException) -> str:
+    """The operating system's reason of an error, e.g. ``No space left on device``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _not_a_folder(path: Path) -> str:
+    """Why ``path``, which exists, cannot be used as a folder."""
+    if path.is_symlink():
+        target = path.readlink()
+        try:
+            path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return (f"is a symbolic link to {target} that leads back to itself (a symlink "
+                        f"loop), not a folder")
+            return f"is a symbolic link to {target}, which does not exist"
+        return f"is a symbolic link to {target}, which is not a folder"
+    if path.is_file():
+        return "is a file, not a folder"
+    return "exists but is not a folder"
+
+
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` and its missing parents.
+
+    Raises
+    ------
+    OutputError
+        The folder (or a parent) exists but is not a folder (a file, a dangling or looping
+        symbolic link), or it cannot be created (read-only, no permission, disk full).
+    """
+    missing: list[Path] = []
+    p = folder
+    while not os.path.lexists(p) and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    if os.path.lexists(p) and not p.is_dir():
+        advice = "give an existing folder or a path that does not exist yet"
+        raise OutputError(f"{_not_a_folder(p)}; {advice}" if p == folder
+                          else f"cannot be made: {p} {_not_a_folder(p)}; {advice}", path=folder)
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:
+            if not d.is_dir():
+                raise OutputError(f"{_not_a_folder(d)}; give an existing folder or a path that "
+                                  f"does not exist yet", path=d) from None
+            # else made at the same moment by another run
+        except OSError as exc:
+            raise OutputError(f"cannot create this folder ({_reason(exc)})", path=d) from None
+
+
+def _probe_writable(folder: Path) -> None:
+    """Create and remove a file in ``folder``; OutputError when that fails.
+
+    The file has the name of a temporary file of :func:`atomic_path`, so a run killed in
+    between leaves nothing that the next :func:`recover` does not remove.
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=".write-check.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write into this folder ({_reason(exc)})",
+                          path=folder) from None
+    os.close(fd)
+    Path(name).unlink(missing_ok=True)  # (already gone if another run's recover took it)
+
+
+def check_output_folder(folder: str | Path, *, name: str = ".woonvoorraad.lock",
+                        what: str = "woonvoorraad run") -> None:
+    """Raise now, before a long run, if the run could not write its outputs into ``folder``.
+
+    Checks that ``folder`` is a folder or can be created, that a file can be created in it
+    (a read-only file system or a missing permission fails here, also for root), that its
+    lock file is not a link, and that no other process holds the lock
+    (:func:`check_not_locked`). A missing folder is created (and stays: removing it again
+    could pull it from under another run that started at the same moment).
+
+    Raises
+    ------
+    OutputError
+        ``folder`` is a file, a dangling or looping symbolic link, read-only, or cannot be
+        created; or its lock file is a link.
+    OutputLockedError
+        Another process holds the folder's lock.
+    """
+    folder = Path(folder)
+    _make_folder(folder)
+    _probe_writable(folder)
+    check_not_locked(folder, name=name, what=what)
+
+
+# --------------------------------------------------------------------------------------------
+# folder locks
+
+
+def _open_lock_file(path: Path) -> int:
+    """Open (create) a lock file without following a symbolic link; return its descriptor.
+
+    The lock file is written (the holder's pid), so it must be a plain file of its own: a
+    symbolic link, a hard link to another file or something that is not a regular file is
+    refused, never truncated.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            target = path.readlink() if path.is_symlink() else "?"
+            raise OutputError(f"the lock file is a symbolic link (to {target}); woonvoorraad "
+                              f"does not follow it, as writing the lock would overwrite what "
+                              f"it points to; remove the link", path=path) from None
+        raise OutputError(f"cannot open the lock file ({_reason(exc)})", path=path) from None
+    st = os.fstat(fd)
+    problem = ("is not a regular file" if not stat.S_ISREG(st.st_mode) else
+               f"has {st.st_nlink} hard links (it is also another file)"
+               if st.st_nlink != 1 else None)
+    if problem:
+        os.close(fd)
+        raise OutputError(f"the lock file {problem}; woonvoorraad does not write into it; "
+                          f"remove it", path=path)
+    return fd
 
 
 class FolderLock:
@@ -143,6 +271,9 @@ class FolderLock:
     ------
     OutputLockedError
         When another process holds the lock (after ``wait`` seconds).
+    OutputError
+        When the folder cannot be made or written, or the lock file is a symbolic link, a hard
+        link or not a regular file (it is never followed or truncated then).
     """
 
     def __init__(self, folder: str | Path, *, name: str = ".woonvoorraad.lock",
@@ -157,8 +288,13 @@ class FolderLock:
         """Take the lock; see the class docstring."""
         import fcntl
 
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        _make_folder(self.folder)
+        fd = _open_lock_file(self.path)
+        try:
+            _probe_writable(self.folder)  # also when the lock file was there already
+        except BaseException:
+            os.close(fd)
+            raise
         deadline = time.monotonic() + self.wait
         logged = False
         while True:
@@ -178,8 +314,9 @@ class FolderLock:
                                    self.folder, self.wait, self.what)
                     logged = True
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        with contextlib.suppress(OSError):  # the pid is for messages only (disk full: none)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
         self._fd = fd
         return self
 
@@ -220,7 +357,7 @@ def check_not_locked(folder: str | Path, *, name: str = ".woonvoorraad.lock",
     publish itself takes the lock again (:class:`OutputTransaction`).
     """
     folder = Path(folder)
-    if not (folder / name).exists():
+    if not os.path.lexists(folder / name):  # a link is refused by FolderLock
         return
     with FolderLock(folder, name=name, what=what):
         pass
@@ -246,6 +383,13 @@ class OutputTransaction:
     temporary files of :func:`atomic_path`, are removed then. A :class:`FolderLock` keeps two
     processes from publishing into the same folder at once.
 
+    Once the journal is written the publish is never undone: SIGINT and SIGTERM are held back
+    until it has finished (a few milliseconds of renames), and when an exception still stops
+    it, leaving the ``with`` block completes it, or, if that fails too, keeps the journal for
+    the next run. No output is written or removed through a symbolic link that leads out of
+    ``out_dir``. Operating-system errors (disk full, file too large, read-only folder) come out
+    as :class:`~woonvoorraad._errors.OutputError` naming the output and the reason.
+
     Parameters
     ----------
     out_dir
@@ -265,15 +409,23 @@ class OutputTransaction:
                                 wait=lock_wait)
         self.files: list[str] = []
         self.recovered: list[str] = []
+        self._published = False
+        self._journal_kept = False
+        self._used_before = False
 
     def __enter__(self) -> OutputTransaction:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        _make_folder(self.out_dir)
+        # the lock file stays after every run: its presence tells a folder woonvoorraad wrote
+        self._used_before = os.path.lexists(self.out_dir / self.LOCK_NAME)
         self._lock.acquire()
         try:
             self.recovered = recover(self.out_dir, _locked=True)
             self.staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.out_dir))
-        except BaseException:
+        except BaseException as exc:
             self._lock.release()
+            if isinstance(exc, OSError) and not isinstance(exc, WoonvoorraadError):
+                raise OutputError(f"cannot prepare the output folder ({_reason(exc)})",
+                                  path=self.out_dir) from exc
             raise
         return self
 
@@ -287,8 +439,22 @@ class OutputTransaction:
             self.files.append(name)
         return p
 
-    def commit(self, manifest: dict[str, Any], *, manifest_name: str = "manifest.json") -> None:
-        """Publish the staged files, then write ``manifest`` with their sizes and hashes."""
+    def commit(self, manifest: dict[str, Any], *, manifest_name: str = "manifest.json",
+               known_outputs: Sequence[str] = ()) -> None:
+        """Publish the staged files, then write ``manifest`` with their sizes and hashes.
+
+        Outputs of the previous manifest that this run did not produce are removed.
+        ``known_outputs`` are the names this kind of run may write: when the folder has no
+        manifest although a woonvoorraad run wrote it before (a publish was lost, e.g. by an
+        older version), those present that this run did not produce are removed too, so no
+        stale file is left beside the new manifest.
+
+        Raises
+        ------
+        OutputError
+            An output would be written through a symbolic link (or into a file) inside
+            ``out_dir``; nothing is published then.
+        """
         assert self.staging is not None
         outputs = []
         for name in self.files:
@@ -299,22 +465,112 @@ class OutputTransaction:
             outputs.append({"path": name, "size": src.stat().st_size,
                             "sha256": sha256_file(src)})
         new = {o["path"] for o in outputs}
-        stale = [p for p in _manifest_outputs(self.out_dir / manifest_name)
-                 if p not in new and p != manifest_name]
+        for name in [*new, manifest_name]:  # refuse now, while the old outputs are intact
+            problem = _obstacle(self.out_dir, _check_relative(name))
+            if problem:
+                raise OutputError(problem, path=self.out_dir)
+        previous = self.out_dir / manifest_name
+        stale = [p for p in _manifest_outputs(previous) if p not in new and p != manifest_name]
+        if self._used_before and not previous.is_file():
+            stale += [name for name in known_outputs if name not in new and name not in stale
+                      and name != manifest_name and os.path.lexists(self.out_dir / name)]
         journal = {"manifest_name": manifest_name, "manifest": {**manifest, "outputs": outputs},
                    "remove": stale, "pid": os.getpid(),
                    "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        write_json_atomic(self.staging / self.JOURNAL_NAME, journal)
-        _fsync_dir(self.staging)
-        _publish(self.out_dir, self.staging, _read_journal(self.staging / self.JOURNAL_NAME))
+        # from the journal on, the publish is completed, never undone: an interrupt waits
+        with _signals_deferred():
+            write_json_atomic(self.staging / self.JOURNAL_NAME, journal)
+            _fsync_dir(self.staging)
+            _publish(self.out_dir, self.staging, _read_journal(self.staging / self.JOURNAL_NAME))
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self._published = True
         logger.info("wrote %d outputs and %s to %s", len(outputs), manifest_name, self.out_dir)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
         try:
-            if self.staging is not None:
-                shutil.rmtree(self.staging, ignore_errors=True)
+            if self.staging is not None and not self._published:
+                if (self.staging / self.JOURNAL_NAME).is_file():
+                    self._complete_publish(exc)
+                else:  # stopped before its publish: the previous outputs are untouched
+                    shutil.rmtree(self.staging, ignore_errors=True)
         finally:
             self._lock.release()
+        if isinstance(exc, OSError) and not isinstance(exc, WoonvoorraadError):
+            raise self._output_error(exc) from exc
+
+    def _complete_publish(self, exc: BaseException | None) -> None:
+        """Finish a publish that an exception stopped half-way; else keep its journal."""
+        assert self.staging is not None
+        completed = False
+        try:
+            with _signals_deferred():
+                _publish(self.out_dir, self.staging,
+                         _read_journal(self.staging / self.JOURNAL_NAME))
+                shutil.rmtree(self.staging, ignore_errors=True)
+                completed = self._published = True
+        except BaseException as err:  # the first exception is the one to report
+            if not completed:
+                self._journal_kept = True
+                logger.error("%s: the publish of the new outputs was stopped (%s) and cannot "
+                             "be completed now (%s); the folder has no manifest, and the next "
+                             "woonvoorraad run in it completes the publish", self.out_dir,
+                             type(exc).__name__ if exc else "error", _reason(err))
+        if completed:
+            logger.warning("%s: the publish of the new outputs was stopped (%s) and has been "
+                           "completed", self.out_dir, type(exc).__name__ if exc else "error")
+
+    def _output_error(self, exc: OSError) -> OutputError:
+        """``exc``, raised while writing the outputs, as an OutputError naming the output."""
+        where = "the outputs"
+        if exc.filename:
+            name = Path(os.fsdecode(exc.filename))
+            for base in (self.staging, self.out_dir):
+                if base is not None and base in name.parents:
+                    where = name.relative_to(base).as_posix()
+                    break
+            else:
+                where = str(name)
+        if self._journal_kept:
+            state = ("the new outputs are partly published and the folder has no manifest; "
+                     "the next woonvoorraad run in this folder completes the publish")
+        elif self._published:
+            state = "the new outputs are published"
+        else:
+            state = "the previous outputs are unchanged"
+        return OutputError(f"cannot write {where} ({_reason(exc)}); {state}", path=self.out_dir)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT and SIGTERM inside the block; deliver them when it ends.
+
+    For the publish, a few milliseconds of renames that must not stop half-way. Only in the
+    main thread (signal handlers are set there) and for signals whose handler Python set.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def hold(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler is None or handler == signal.SIG_IGN:
+            continue  # set outside Python, or ignored: leave it
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, hold)
+            previous[signum] = handler
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)  # e.g. KeyboardInterrupt, now that the publish is done
 
 
 def _check_relative(name: str) -> PurePosixPath:
@@ -322,6 +578,30 @@ def _check_relative(name: str) -> PurePosixPath:
     if rel.is_absolute() or not rel.parts or ".." in rel.parts or rel.parts[0].endswith(":"):
         raise ValueError(f"output name {name!r} must be a relative path inside the folder")
     return rel
+
+
+def _obstacle(out_dir: Path, rel: PurePosixPath) -> str | None:
+    """Why ``out_dir / rel`` must not be written or removed, or None.
+
+    A folder on the way (below ``out_dir``) that is a symbolic link could lead out of the
+    output folder, and one that is a file cannot hold the output. The last part may be a
+    link: :func:`os.replace` and :meth:`Path.unlink` act on the link itself.
+    """
+    p = out_dir
+    for part in rel.parts[:-1]:
+        p = p / part
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            return None  # made by the publish
+        if stat.S_ISLNK(st.st_mode):
+            return (f"{rel.as_posix()}: {p.relative_to(out_dir).as_posix()} is a symbolic link "
+                    f"(to {p.readlink()}); woonvoorraad does not write or remove files "
+                    f"through links out of its output folder; remove the link")
+        if not stat.S_ISDIR(st.st_mode):
+            return (f"{rel.as_posix()}: {p.relative_to(out_dir).as_posix()} is a file, not a "
+                    f"folder")
+    return None
 
 
 def _fsync_file(path: Path) -> None:
@@ -353,7 +633,12 @@ def _publish(out_dir: Path, staging: Path, journal: dict[str, Any]) -> None:
     """
     manifest = journal["manifest"]
     manifest_name = str(journal.get("manifest_name") or "manifest.json")
-    _check_relative(manifest_name)
+    # nothing is written through a link out of the folder; checked before anything changes
+    for rel in [_check_relative(manifest_name),
+                *(_check_relative(e["path"]) for e in manifest.get("outputs", []))]:
+        problem = _obstacle(out_dir, rel)
+        if problem:
+            raise OutputError(problem, path=out_dir)
     # no manifest while files are being replaced: none can claim a half-replaced set
     (out_dir / manifest_name).unlink(missing_ok=True)
     _fsync_dir(out_dir)
@@ -362,18 +647,28 @@ def _publish(out_dir: Path, staging: Path, journal: dict[str, Any]) -> None:
         src, dst = staging / rel, out_dir / rel
         if not src.exists():
             continue  # moved by an earlier attempt
+        problem = _obstacle(out_dir, rel)  # again: the folder may have changed since
+        if problem:
+            raise OutputError(problem, path=out_dir)
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if dst.is_dir() and not src.is_dir():
+        if dst.is_dir() and not dst.is_symlink() and not src.is_dir():
             shutil.rmtree(dst)
-        os.replace(src, dst)
+        os.replace(src, dst)  # a link at dst is replaced itself, its target is not touched
     for name in journal.get("remove", []):
-        with contextlib.suppress(ValueError):
+        try:
             rel = _check_relative(name)
-            target = out_dir / rel
-            if target.is_file() or target.is_symlink():
-                target.unlink()
-                logger.info("%s: removed %s, an output of the previous run that this run "
-                            "does not produce", out_dir, rel)
+        except ValueError:
+            continue
+        problem = _obstacle(out_dir, rel)
+        if problem:
+            logger.warning("%s: not removing %s, an output of the previous run: %s", out_dir,
+                           rel, problem)
+            continue
+        target = out_dir / rel
+        if target.is_symlink() or target.is_file():
+            target.unlink()  # a link itself, never what it points to
+            logger.info("%s: removed %s, an output of the previous run that this run "
+                        "does not produce", out_dir, rel)
     _fsync_dir(out_dir)
     for entry in manifest.get("outputs", []):
         dst = out_dir / entry["path"]
@@ -407,12 +702,13 @@ def owned_work_dir(out_dir: str | Path, *, prefix: str = WORK_DIR_PREFIX
 
 def _orphaned(folder: Path) -> bool:
     """Whether a work folder's owner has died (its lock file exists and is free)."""
-    if not (folder / _OWNER_LOCK).is_file():
+    lock = folder / _OWNER_LOCK
+    if lock.is_symlink() or not lock.is_file():
         return False  # being created, or not ours: leave it
     try:
         with FolderLock(folder, name=_OWNER_LOCK):
             return True
-    except OutputLockedError:
+    except (OutputLockedError, OutputError):
         return False
 
 
@@ -434,7 +730,8 @@ def recover(out_dir: str | Path, *, _locked: bool = False) -> list[str]:
         with FolderLock(out, name=OutputTransaction.LOCK_NAME):
             return recover(out, _locked=True)
     done: list[str] = []
-    stagings = sorted((p for p in out.iterdir() if p.is_dir() and p.name.startswith(".staging-")),
+    stagings = sorted((p for p in out.iterdir() if p.name.startswith(".staging-")
+                       and p.is_dir() and not p.is_symlink()),
                       key=lambda p: p.stat().st_mtime)
     for staging in stagings:
         journal_path = staging / OutputTransaction.JOURNAL_NAME
@@ -462,7 +759,7 @@ def recover(out_dir: str | Path, *, _locked: bool = False) -> list[str]:
         shutil.rmtree(staging, ignore_errors=True)
     done.extend(f"removed {name}" for name in remove_temp_files(out))
     for work in sorted(out.glob(WORK_DIR_PREFIX + "*")):
-        if work.is_dir() and _orphaned(work):
+        if work.is_dir() and not work.is_symlink() and _orphaned(work):
             logger.info("%s: removing %s, left by a build that was stopped", out, work.name)
             shutil.rmtree(work, ignore_errors=True)
             done.append(f"removed {work.name}")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__, settings
 from ._errors import WoonvoorraadError
 from ._log import configure_logging
+from ._text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -197,12 +200,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except WoonvoorraadError as exc:
         logger.debug("error details", exc_info=True)
-        print(f"woonvoorraad: error: {exc}", file=sys.stderr)
+        print(f"woonvoorraad: error: {printable(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # not turned into an InputError or OutputError: still no traceback
+        logger.debug("error details", exc_info=True)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"woonvoorraad: error: {printable(where)}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("woonvoorraad: interrupted; outputs left as they were", file=sys.stderr)
+        print("woonvoorraad: interrupted; the output folder holds either the previous or the "
+              "complete new outputs (see its manifest.json and run.json)", file=sys.stderr)
         return 130
 
 
+def run() -> NoReturn:
+    """The console entry point: :func:`main`, then exit with its code.
+
+    A Ctrl-C that lands after :func:`main` has finished (while the interpreter shuts down) is
+    ignored: the work is done and its outputs are complete, so it must not turn a finished
+    run into a KeyboardInterrupt traceback.
+    """
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

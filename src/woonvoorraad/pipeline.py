@@ -31,14 +31,33 @@ import shapely
 from tqdm.std import tqdm  # not tqdm.auto: without ipywidgets it warns in notebooks
 
 from . import __version__, _validate, bag, cbs, eponline, indicators, settings
-from ._io import FolderLock, OutputTransaction, check_not_locked, owned_work_dir, sha256_file
+from ._io import (
+    FolderLock,
+    OutputTransaction,
+    check_output_folder,
+    owned_work_dir,
+    sha256_file,
+)
+from ._log import SafeFormatter
 from .config import Config, default_config
-from .dwellings import dwelling_stage, pand_stage
+from .dwellings import check_label_match, dwelling_stage, pand_stage
 
 logger = logging.getLogger(__name__)
 
 #: Seconds a finished build waits for another build's publish into the same folder.
 PUBLISH_LOCK_WAIT = 120.0
+
+#: Every file a build may write besides ``manifest.json`` (the analysis tables are those of
+#: :meth:`woonvoorraad.analysis.AnalysisResult.tables`). When a build folder has lost its
+#: manifest (a publish interrupted by an older version), a build removes those of them that
+#: it does not produce itself, so no stale file stays beside its new manifest.
+BUILD_OUTPUTS: tuple[str, ...] = (
+    "dwellings.parquet", "buurten.parquet", "build.log",
+    "analyse_buurten.parquet", "proeftuinen.csv", "proeftuinen_stabiliteit.csv",
+    "instrumenten.csv", "kosten_buurt.csv", "kosten_gemeente.csv", "typologie_k.csv",
+    "typologie_profielen.csv", "typologie_imputatie.csv", "score_componenten.csv",
+    "uitgesloten.csv",
+)
 
 _PACKAGES = ("numpy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "pyproj",
              "scikit-learn", "folium", "matplotlib", "papermill")
@@ -109,7 +128,7 @@ class _LogCapture(logging.Handler):
         super().__init__(level=logging.INFO)
         self.lines: list[str] = []
         self.warnings: list[str] = []
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        self.setFormatter(SafeFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
@@ -372,7 +391,9 @@ def _build(
     workers: int | None = None,
 ) -> BuildResult:
     logger.info("build: BAG %s, buurten %s -> %s", bag_path, buurten_path, out)
-    check_not_locked(out)  # fail now, not after the whole computation
+    # fail now, not after the whole computation: a file or a dangling link as --out, a
+    # read-only folder, a symlinked lock file (OutputError), another build (OutputLockedError)
+    check_output_folder(out)
     steps = _Steps()
     buurten, cbs_read = cbs.read_buurten(buurten_path, gemeenten=gemeenten)
     if synthetic is None:
@@ -496,15 +517,21 @@ def _build(
                 if name.endswith(".parquet"):
                     table.to_parquet(target, index=False)
                 else:
+                    # every text field quoted: the csv module quotes a field with a line feed
+                    # but not one with a lone carriage return, which readers (pandas too) take
+                    # for the end of a row; numbers stay unquoted and read back as numbers
+                    import csv
+
                     pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(
-                        target, index=False)
+                        target, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
         steps.mark("write other outputs")
         manifest["elapsed_seconds"] = round(time.perf_counter() - started, 2)
         steps.bar.close()
         manifest["timings"] = steps.steps
         manifest["log"] = capture.warnings
         txn.path("build.log").write_text("\n".join(capture.lines) + "\n", encoding="utf-8")
-        txn.commit(manifest)
+        known = [*BUILD_OUTPUTS, *(analysis_result.tables() if analysis_result else ())]
+        txn.commit(manifest, known_outputs=known)
         files = {name: out / name for name in txn.files}
     logger.info("build finished in %.1f s: %d buurten, %d dwellings", manifest["elapsed_seconds"],
                 len(ind), report.n_dwellings)
@@ -541,6 +568,9 @@ def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path
     except BaseException:
         distributed.remove_parts(parts_dir)
         raise
+    if labels is not None:
+        check_label_match(labels, n_registered=result.report.n_label_registered,
+                          n_dwellings=result.report.n_dwellings, source=labels_path.name)
     result.parts_dir = parts_dir
     inputs.insert(0, _input_entry("bag", bag_path, layout=result.layout))
     return result

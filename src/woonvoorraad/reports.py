@@ -1919,9 +1919,13 @@ class ReportStatus:
     gemeentecode, gemeentenaam
         The gemeente.
     status
-        ``ok``, ``failed`` or ``timeout``.
+        ``ok``, ``failed`` or ``timeout``; ``pending`` and ``running`` while the run goes on;
+        after Ctrl-C or SIGTERM ``interrupted`` (its worker was stopped) or ``cancelled``
+        (never started).
     attempts
         Attempts made (at most 1 + retries).
+    started, finished
+        When the report started and ended (ISO 8601, UTC), None when it did not.
     duration_seconds
         Wall time of all attempts.
     error, error_type
@@ -1949,6 +1953,8 @@ class ReportStatus:
     kerncijfers: dict[str, Any] = field(default_factory=dict)
     peak_rss_mb: float | None = None
     kernel_peak_rss_mb: float | None = None
+    started: str | None = None
+    finished: str | None = None
 
 
 @dataclass
@@ -2172,46 +2178,186 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """Terminate a worker and its process group (SIGTERM, then SIGKILL)."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            if hasattr(os, "killpg"):
-                os.killpg(proc.pid, sig)
-            else:  # pragma: no cover - Windows
-                proc.kill()
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
+#: Seconds a worker and its kernel get after SIGTERM before SIGKILL when the run is stopped
+#: (Ctrl-C, SIGTERM); a report that hangs gets the longer grace of :func:`_kill_group`.
+_STOP_GRACE = 3.0
+
+
+class _Stopped(SystemExit):
+    """Raised in the runner's main thread by SIGTERM: stop, record, exit with 128 + 15."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+class _RunControl:
+    """Shared by the runner's threads: once stopped, no worker process starts any more.
+
+    ``start_lock`` is held from the check of ``stopped`` to the start of a worker, so a worker
+    either starts before :meth:`stop` (and is then stopped by its thread) or not at all.
+    """
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.start_lock = threading.Lock()
+        self.reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        with self.start_lock:
+            if self.reason is None:
+                self.reason = reason
+            self.stopped.set()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _proc_table() -> dict[int, tuple[int, int, str]] | None:
+    """pid → (ppid, pgid, state) of every process, from /proc; None without /proc."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").is_file():
+        return None
+    table = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
             continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()  # after "pid (comm)": state ppid pgrp ...
+        with contextlib.suppress(IndexError, ValueError):
+            table[int(entry.name)] = (int(fields[1]), int(fields[2]), fields[0])
+    return table
 
 
-def _attempt(job: dict[str, Any], *, timeout: float, log_path: Path, attempt: int
-             ) -> dict[str, Any]:
-    """Run one worker process for one gemeente; return its result dict."""
+def _child_groups(pid: int) -> set[int]:
+    """Process groups of the descendants of ``pid`` (a notebook kernel has a session of its
+    own, so the worker's process group does not hold it)."""
+    table = _proc_table()
+    if table is None:  # pragma: no cover - no /proc (macOS): psutil comes with ipykernel
+        try:
+            import psutil
+
+            kids = [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        except Exception:  # best effort: the worker's own group is still killed
+            return set()
+        groups = set()
+        for kid in kids:
+            with contextlib.suppress(OSError):
+                groups.add(os.getpgid(kid))
+        return groups
+    children: dict[int, list[int]] = {}
+    for p, (ppid, _pgid, _state) in table.items():
+        children.setdefault(ppid, []).append(p)
+    groups, todo = set(), list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        groups.add(table[p][1])
+        todo.extend(children.get(p, []))
+    return groups
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a process of group ``pgid`` runs (zombies, which init reaps, do not count)."""
+    table = _proc_table()
+    if table is None:  # pragma: no cover - no /proc
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    return any(g == pgid and state not in ("Z", "X") for _pp, g, state in table.values())
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Terminate a worker, its process group and the groups of its children (the notebook
+    kernel): SIGTERM, then SIGKILL to whatever still runs after ``grace`` seconds."""
+    if not hasattr(os, "killpg"):  # pragma: no cover - Windows
+        proc.kill()
+        proc.wait()
+        return
+    own = os.getpgrp()  # never the runner's own group
+    groups = ({proc.pid} | _child_groups(proc.pid)) - {own}
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        for pgid in sorted(groups):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, sig)
+        if sig == signal.SIGTERM:  # a kernel the worker started while it was being found
+            for pgid in _child_groups(proc.pid) - groups - {own}:
+                groups.add(pgid)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, sig)
+        deadline = time.monotonic() + wait
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+        others = groups - {proc.pid}
+        while others and time.monotonic() < deadline:
+            others = {g for g in others if _group_alive(g)}
+            if others:
+                time.sleep(0.05)
+        if proc.returncode is not None and not others:
+            return
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float, stopped: threading.Event) -> int | None:
+    """Wait for a worker; its exit code, or None as soon as the run is stopped.
+
+    Raises :class:`subprocess.TimeoutExpired` after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not stopped.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(timeout=min(0.1, left))
+    return None
+
+
+def _attempt(job: dict[str, Any], *, timeout: float, log_path: Path, attempt: int,
+             control: _RunControl | None = None) -> dict[str, Any]:
+    """Run one worker process for one gemeente; return its result dict.
+
+    ``{"status": "cancelled"}`` when the run was stopped before the worker started;
+    ``{"status": "interrupted", …}`` when it was stopped while the worker ran (the worker and
+    its kernel are then stopped within :data:`_STOP_GRACE` seconds, plus 5 for SIGKILL).
+    """
+    control = control or _RunControl()
     job_file = log_path.with_suffix(f".job{attempt}.json")
     result_file = log_path.with_suffix(f".result{attempt}.json")
     result_file.unlink(missing_ok=True)
     write_json_atomic(job_file, {**job, "result": str(result_file)})
     cmd = [sys.executable, "-m", "woonvoorraad.reports", "--worker", str(job_file)]
-    with log_path.open("a", encoding="utf-8") as log:
-        log.write(f"\n=== attempt {attempt} ({dt.datetime.now().isoformat(timespec='seconds')})"
-                  "\n")
-        log.flush()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=_worker_env(),
-                                start_new_session=True)
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return {"status": "timeout", "error_type": "timeout",
-                    "error": f"report not finished within {fmt_getal(timeout, 0)} s; stopped"}
-        except BaseException:
-            _kill_group(proc, grace=2.0)
-            raise
     try:
+        with log_path.open("a", encoding="utf-8") as log:
+            with control.start_lock:
+                if control.stopped.is_set():
+                    return {"status": "cancelled", "error_type": "interrupted",
+                            "error": f"not started: run stopped by {control.reason}"}
+                log.write(f"\n=== attempt {attempt} "
+                          f"({dt.datetime.now().isoformat(timespec='seconds')})\n")
+                log.flush()
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, env=_worker_env(),
+                                        start_new_session=True)
+            try:
+                code = _wait(proc, timeout, control.stopped)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                return {"status": "timeout", "error_type": "timeout",
+                        "error": f"report not finished within {fmt_getal(timeout, 0)} s; "
+                                 "stopped"}
+            except BaseException:
+                _kill_group(proc, grace=2.0)
+                raise
+            if code is None:
+                _kill_group(proc, grace=_STOP_GRACE)
+                log.write(f"\n=== stopped: run stopped by {control.reason}\n")
+                return {"status": "interrupted", "error_type": "interrupted",
+                        "error": f"stopped by {control.reason}"}
         if result_file.is_file():
             return json.loads(result_file.read_text(encoding="utf-8"))
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
@@ -2223,21 +2369,42 @@ def _attempt(job: dict[str, Any], *, timeout: float, log_path: Path, attempt: in
 
 
 def _render_one(job: dict[str, Any], status: ReportStatus, *, out_dir: Path, timeout: float,
-                retries: int) -> ReportStatus:
+                retries: int, control: _RunControl | None = None,
+                on_start: Callable[[], None] | None = None) -> ReportStatus:
+    control = control or _RunControl()
+    with control.start_lock:
+        if control.stopped.is_set():
+            status.status = "cancelled"
+            return status
+        status.status, status.started = "running", _now()
     log_path = out_dir / "logs" / f"{job['stem']}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("", encoding="utf-8")
     status.log = log_path.relative_to(out_dir).as_posix()
+    if on_start is not None:
+        on_start()
     started = time.perf_counter()
     res: dict[str, Any] = {}
     for attempt in range(1, retries + 2):
+        got = _attempt(job, timeout=timeout, log_path=log_path, attempt=attempt,
+                       control=control)
+        if got.get("status") == "cancelled":  # stopped before this attempt's worker started
+            if attempt == 1:  # no worker ran: as if it never started
+                log_path.unlink(missing_ok=True)
+                status.status, status.started, status.log = "cancelled", None, None
+                return status
+            res = {**res, "status": "interrupted", "error_type": "interrupted",
+                   "error": f"{got['error']} (attempt {attempt}); attempt {attempt - 1}: "
+                            f"{res.get('error')}"}
+            break
+        res = got
         status.attempts = attempt
-        res = _attempt(job, timeout=timeout, log_path=log_path, attempt=attempt)
-        if res.get("status") == "ok":
+        if res.get("status") in ("ok", "interrupted"):
             break
         logger.warning("report %s (%s) attempt %d failed: %s", status.gemeentecode,
                        status.gemeentenaam, attempt, res.get("error"))
     status.duration_seconds = round(time.perf_counter() - started, 2)
+    status.finished = _now()
     status.status = res.get("status", "failed")
     status.error = res.get("error")
     status.error_type = res.get("error_type")
@@ -2251,16 +2418,107 @@ def _render_one(job: dict[str, Any], status: ReportStatus, *, out_dir: Path, tim
 
 
 def _write_run_json(path: Path, meta: dict[str, Any], statuses: Sequence[ReportStatus],
-                    lock: threading.Lock) -> None:
+                    lock: threading.Lock, *, stopped_by: str | None = None) -> None:
     with lock:
         n_ok = sum(s.status == "ok" for s in statuses)
-        done = all(s.status != "pending" for s in statuses)
-        data = {**meta,
-                "status": ("ok" if n_ok == len(statuses) else "failed") if done else "running",
+        done = all(s.status not in ("pending", "running") for s in statuses)
+        if stopped_by is not None:
+            status = "interrupted"
+        else:
+            status = ("ok" if n_ok == len(statuses) else "failed") if done else "running"
+        data = {**meta, "status": status,
+                **({"interrupted_by": stopped_by} if stopped_by is not None else {}),
                 "n_reports": len(statuses), "n_ok": n_ok,
                 "n_failed": sum(s.status in ("failed", "timeout") for s in statuses),
+                "n_interrupted": sum(s.status == "interrupted" for s in statuses),
+                "n_cancelled": sum(s.status == "cancelled" for s in statuses),
                 "reports": [_json_safe(asdict(s)) for s in statuses]}
         write_json_atomic(path, data)
+
+
+class _RunState:
+    """``run.json`` of a running report run; once the final state is written (after a stop),
+    later writes from worker threads are ignored."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], statuses: list[ReportStatus]) -> None:
+        self.path, self.meta, self.statuses = path, meta, statuses
+        self.lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def write(self) -> None:
+        if not self._closed.is_set():
+            _write_run_json(self.path, self.meta, self.statuses, self.lock)
+
+    def write_stopped(self, reason: str) -> None:
+        self._closed.set()
+        _write_run_json(self.path, self.meta, self.statuses, self.lock, stopped_by=reason)
+
+
+def _stop_reason(exc: BaseException) -> str:
+    if isinstance(exc, _Stopped):
+        return signal.Signals(exc.signum).name
+    return "SIGINT" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _signal_handlers(handlers: Mapping[int, Any]) -> Any:
+    """Set signal handlers for a block (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    try:
+        for sig, handler in handlers.items():
+            previous[sig] = signal.signal(sig, handler)
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _on_sigterm(signum: int, _frame: Any) -> None:
+    raise _Stopped(signum)
+
+
+def _stop_handlers() -> dict[int, Any]:
+    """SIGTERM stops a report run as Ctrl-C does (unless someone else handles SIGTERM)."""
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        return {signal.SIGTERM: _on_sigterm}
+    return {}
+
+
+def _stop_run(exc: BaseException, control: _RunControl, pool: ThreadPoolExecutor,
+              futures: Mapping[Any, ReportStatus], state: _RunState) -> None:
+    """Ctrl-C or SIGTERM: start no report, stop the running ones, record the final state."""
+    from concurrent.futures import wait
+
+    reason = _stop_reason(exc)
+
+    def again(signum: int, _frame: Any) -> None:
+        logger.warning("%s: already stopping", signal.Signals(signum).name)
+
+    with _signal_handlers({signal.SIGINT: again, signal.SIGTERM: again}):
+        control.stop(reason)
+        running = [st for st in state.statuses if st.status == "running"]
+        logger.warning("%s: stopping the report run: no new reports; stopping %d running "
+                       "worker(s)", reason, len(running))
+        pool.shutdown(wait=False, cancel_futures=True)
+        # the threads stop their workers at once: SIGTERM, SIGKILL after the grace (a
+        # cancelled future never completes, so wait for the others only)
+        wait([f for f in futures if not f.cancelled()], timeout=_STOP_GRACE + 10.0)
+        for st in state.statuses:
+            if st.status == "pending":
+                st.status = "cancelled"
+            elif st.status == "running":  # its thread did not return in time
+                st.status, st.error_type = "interrupted", "interrupted"
+                st.error, st.finished = f"stopped by {reason}", _now()
+        state.write_stopped(reason)
+        for left in remove_temp_files(state.path.parent):
+            logger.debug("removed %s of a stopped report", left)
+        n_int = sum(st.status == "interrupted" for st in state.statuses)
+        n_can = sum(st.status == "cancelled" for st in state.statuses)
+        logger.warning("%s: report run stopped: %d report(s) interrupted, %d not started; "
+                       "see %s", reason, n_int, n_can, state.path)
 
 
 def render_reports(
@@ -2333,6 +2591,12 @@ def render_reports(
         A parameter is not declared by the template.
     KernelNotFoundError
         The kernel is missing.
+    KeyboardInterrupt, SystemExit
+        Ctrl-C (``KeyboardInterrupt``) or, when called in the main thread, SIGTERM
+        (``SystemExit(143)``): no report starts any more, the running workers and their
+        kernels are stopped (SIGTERM, SIGKILL after a few seconds), ``run.json`` records the
+        run as ``interrupted`` (each report ``interrupted`` or ``cancelled``), then the
+        exception goes on; ``index.html`` is left as it was.
     """
     started = time.perf_counter()
     run = load_run(processed_dir, geometry_for=_NO_POLYGONS)  # the runner needs no polygons
@@ -2350,12 +2614,13 @@ def render_reports(
     kernel = ensure_kernel(kernel_name or KERNEL_NAME)
     folder = Path(out_dir) if out_dir is not None else Path("reports") / safe_filename(
         region or run.naam)
-    folder = folder.resolve()
-    folder.mkdir(parents=True, exist_ok=True)
     # two report runs into one folder would overwrite each other's notebooks, logs and
-    # run.json: the second one stops at once with a clear message
+    # run.json: the second one stops at once with a clear message. The lock is taken on the
+    # folder as given, before any work: it makes the folder, and a file or a dangling or
+    # looping link there, a read-only folder or a symlinked lock file stop with OutputError
     folder_lock = FolderLock(folder, name=REPORT_LOCK_NAME, what="woonvoorraad report run")
     folder_lock.acquire()
+    folder = folder.resolve()
     polygons = folder / POLYGONS_NAME
     try:
         for left in remove_temp_files(folder):  # of a report run that was killed
@@ -2396,26 +2661,42 @@ def render_reports(
             "parameters": _json_safe(extra),
         }
         run_json = folder / "run.json"
-        lock = threading.Lock()
-        _write_run_json(run_json, meta, statuses, lock)
-        logger.info("rendering %d report(s) into %s with %d worker(s)", len(jobs), folder, workers)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rapport") as pool:
-            futures = {pool.submit(_render_one, job, st, out_dir=folder, timeout=timeout,
-                                   retries=retries): st for job, st in zip(jobs, statuses,
-                                                                            strict=True)}
-            for fut in as_completed(futures):
-                st = futures[fut]
-                try:
-                    fut.result()
-                except Exception as exc:  # the runner itself failed for this gemeente
-                    logger.exception("report %s: runner error", st.gemeentecode)
-                    st.status, st.error, st.error_type = "failed", str(exc), type(exc).__name__
-                logger.info("report %s (%s): %s in %.1f s", st.gemeentecode, st.gemeentenaam,
-                            st.status, st.duration_seconds)
-                _write_run_json(run_json, meta, statuses, lock)
+        state = _RunState(run_json, meta, statuses)
+        # Ctrl-C (KeyboardInterrupt) or SIGTERM: no report starts any more, the running
+        # workers and their kernels are stopped, run.json gets its final state; then the
+        # exception goes on (the command exits with 130, or 143 for SIGTERM)
+        control = _RunControl()
+        with _signal_handlers(_stop_handlers()):
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rapport")
+            futures: dict[Any, ReportStatus] = {}
+            try:
+                state.write()
+                logger.info("rendering %d report(s) into %s with %d worker(s)", len(jobs),
+                            folder, workers)
+                for job, st in zip(jobs, statuses, strict=True):
+                    futures[pool.submit(_render_one, job, st, out_dir=folder, timeout=timeout,
+                                        retries=retries, control=control,
+                                        on_start=state.write)] = st
+                for fut in as_completed(futures):
+                    st = futures[fut]
+                    try:
+                        fut.result()
+                    except Exception as exc:  # the runner itself failed for this gemeente
+                        logger.exception("report %s: runner error", st.gemeentecode)
+                        st.status, st.error, st.error_type = ("failed", str(exc),
+                                                              type(exc).__name__)
+                    logger.info("report %s (%s): %s in %.1f s", st.gemeentecode,
+                                st.gemeentenaam, st.status, st.duration_seconds)
+                    state.write()
+            except (KeyboardInterrupt, SystemExit) as exc:
+                meta["elapsed_seconds"] = round(time.perf_counter() - started, 2)
+                _stop_run(exc, control, pool, futures, state)
+                raise
+            finally:
+                pool.shutdown(wait=True)
         elapsed = round(time.perf_counter() - started, 2)
         meta["elapsed_seconds"] = elapsed
-        _write_run_json(run_json, meta, statuses, lock)
+        state.write()
         index = write_text_atomic(folder / "index.html",
                                   index_html(run, statuses, region=region, created=meta["created"]))
         result = RunResult(out_dir=folder, index=index, run_json=run_json, reports=statuses,
@@ -2650,15 +2931,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         kernel_name=args.kernel, template=args.template, parameters=dict(args.param),
         offline=not args.cdn, memory_limit_mb=args.memory_limit,
     )
-    for st in result.reports:
+    from ._text import printable
+
+    for st in result.reports:  # names and errors come from the data: no control characters
         mark = "ok " if st.status == "ok" else "FOUT"
         line = f"  {mark} {st.gemeentecode} {st.gemeentenaam} ({st.duration_seconds:.0f} s)"
         if st.status != "ok":
             line += f": {st.error}"
-        print(line)
+        print(printable(line))
     n_fail = len(result.failed)
-    print(f"{len(result.reports) - n_fail} of {len(result.reports)} report(s) ok; "
-          f"index: {result.index}")
+    print(printable(f"{len(result.reports) - n_fail} of {len(result.reports)} report(s) ok; "
+                    f"index: {result.index}"))
     return 1 if n_fail else 0
 
 
