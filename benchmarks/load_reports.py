@@ -11,7 +11,7 @@ gemeenten are broken on purpose:
 * ``GM9993`` "Geheugenvreter": one buurt with a boundary of ``--hog-vertices`` vertices (the
   map needs far more memory than any other report and exceeds the cap).
 
-Then ``woonvoorraad.reports.render_reports`` renders them with ``--workers`` processes, each
+Then ``woonvoorraad.report.reports.render_reports`` renders them with ``--workers`` processes, each
 worker and its kernel under an address-space limit (``RLIMIT_AS``, ``--memory-limit`` MiB).
 Measured: wall time, time per report, peak RSS per worker and per kernel (from ``run.json``),
 the peak total RSS of all report processes together (sampled every 0.5 s), and which reports
@@ -63,7 +63,7 @@ logger = logging.getLogger("load_reports")
 
 def _template() -> tuple[pd.DataFrame, dict[str, Any]]:
     """Columns, values and manifest of a real (no-classification) build of the demo region."""
-    from woonvoorraad.datasets import make_demo
+    from woonvoorraad.demo.region import make_demo
     from woonvoorraad.pipeline import build
 
     tmp = Path(tempfile.mkdtemp(prefix="woonvoorraad-load-"))
@@ -205,7 +205,7 @@ def _stratified(per_gem: pd.Series, n: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from woonvoorraad.reports import load_run, render_reports
+    from woonvoorraad.report.reports import load_run, render_reports
 
     folder = DATA / "processed"
     t0 = time.perf_counter()
@@ -241,7 +241,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 timeout=args.timeout, retries=args.retries,
                                 memory_limit_mb=args.memory_limit)
         wall = time.perf_counter() - t1
-    from woonvoorraad.reports import ReportStatus
+    from woonvoorraad.report.reports import ReportStatus
 
     fields = set(ReportStatus.__dataclass_fields__)
     statuses = [ReportStatus(**{k: v for k, v in r.items() if k in fields}) for r in earlier]

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from woonvoorraad.config import default_config
-from woonvoorraad.kentallen import pbl_kentallen
+from woonvoorraad.stock.kentallen import pbl_kentallen
 
 NOT_EXISTING = ["Verblijfsobject ingetrokken", "Niet gerealiseerd verblijfsobject",
                 "Verblijfsobject ten onrechte opgevoerd"]

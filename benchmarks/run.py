@@ -473,7 +473,7 @@ def bench_reports(scale: float, n: int, *, work: Path, seed: int,
     HTML export). ``national`` (a national build folder) adds the time a report needs to
     load its data from the national outputs.
     """
-    from woonvoorraad.reports import load_run, render_reports
+    from woonvoorraad.report.reports import load_run, render_reports
 
     meta = generate.generate(scale, seed=seed)
     out = work / f"reports-{scale:g}"

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from conftest_analysis import fast_config, region
-from woonvoorraad._errors import InputError, MissingColumnError
-from woonvoorraad.analysis import AnalysisResult, analyse
+from woonvoorraad.classify.analysis import AnalysisResult, analyse
+from woonvoorraad.classify.scores import SCORES
 from woonvoorraad.config import load_config
-from woonvoorraad.scores import SCORES
+from woonvoorraad.errors import InputError, MissingColumnError
 
 FAST_OVERRIDES = ["typologie.k_min=3", "typologie.k_max=5", "typologie.n_init=4",
                   "typologie.stabiliteit_seeds=2", "proeftuin.stabiliteit_trekkingen=100"]

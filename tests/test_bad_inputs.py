@@ -25,8 +25,9 @@ import pyogrio
 import pytest
 import shapely
 
-from woonvoorraad import _validate, bag, cbs, eponline, fetch
-from woonvoorraad._errors import (
+from woonvoorraad import _validate
+from woonvoorraad.cli import main
+from woonvoorraad.errors import (
     CRSError,
     DownloadError,
     EmptyInputError,
@@ -35,7 +36,7 @@ from woonvoorraad._errors import (
     MissingLayerError,
     UnsafeArchiveError,
 )
-from woonvoorraad.cli import main
+from woonvoorraad.sources import bag, cbs, eponline, fetch
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -631,7 +632,7 @@ def test_numbers_in_the_corpus_generator_match_the_expectations() -> None:
 
 
 def test_maps_of_buurten_without_usable_polygons_say_why() -> None:
-    from woonvoorraad import maps
+    from woonvoorraad.report import maps
 
     b = pyogrio.read_dataframe(BAD / "cbs" / "null_geometry.gpkg", layer="buurten")
     with pytest.raises(ValueError, match="none of the 1 buurten has a geometry"):

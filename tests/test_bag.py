@@ -11,14 +11,14 @@ import pytest
 import shapely
 
 from conftest import write_layer
-from woonvoorraad import bag
-from woonvoorraad._errors import (
+from woonvoorraad.errors import (
     CRSError,
     EmptyInputError,
     InputError,
     MissingColumnError,
     MissingLayerError,
 )
+from woonvoorraad.sources import bag
 
 
 def test_bag_light_layout(tiny_bag_light: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from woonvoorraad import reports
+from woonvoorraad.report import reports
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser

@@ -11,8 +11,8 @@ import pytest
 import shapely
 
 from conftest import write_layer
-from woonvoorraad import cbs
-from woonvoorraad._errors import CRSError, EmptyInputError, InputError, MissingColumnError
+from woonvoorraad.errors import CRSError, EmptyInputError, InputError, MissingColumnError
+from woonvoorraad.sources import cbs
 
 
 def test_sentinels_become_nan_and_units_are_canonical(tiny_buurten: Path) -> None:

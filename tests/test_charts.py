@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from woonvoorraad import charts
+from woonvoorraad.report import charts
 
 
 def texts(fig: Figure) -> str:

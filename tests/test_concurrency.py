@@ -24,12 +24,13 @@ from typing import Any
 import pytest
 
 from test_crash_safety import ENV, check_folder, debris, visible
-from woonvoorraad import _http, _io
-from woonvoorraad._errors import OutputLockedError
+from woonvoorraad import _io
 from woonvoorraad._io import FolderLock, OutputTransaction, check_not_locked
 from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
 from woonvoorraad.cli import main
-from woonvoorraad.reports import REPORT_LOCK_NAME
+from woonvoorraad.errors import OutputLockedError
+from woonvoorraad.report.reports import REPORT_LOCK_NAME
+from woonvoorraad.sources import _http
 
 HTTP_DATA = Path(__file__).parent / "data" / "http"
 ZIP = "/blob/ep-online/v20250101_v4_csv.zip"
@@ -39,7 +40,7 @@ PROPS = "/ODataApi/odata/85984NED/DataProperties"
 
 @pytest.fixture(scope="module")
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from woonvoorraad.datasets import make_demo
+    from woonvoorraad.demo.region import make_demo
 
     return make_demo(tmp_path_factory.mktemp("raw") / "demo", scale=0.05)
 
@@ -242,7 +243,7 @@ def test_report_workers_read_only_their_gemeentes_polygons(demo_inputs: dict[str
                                                            tmp_path: Path) -> None:
     import inspect
 
-    from woonvoorraad import reports
+    from woonvoorraad.report import reports
 
     processed = tmp_path / "processed"
     assert main(_build_args(demo_inputs, processed, analyse=True)) == 0
@@ -275,8 +276,8 @@ def test_report_workers_read_only_their_gemeentes_polygons(demo_inputs: dict[str
 
 def test_report_worker_notices_a_build_published_during_the_run(demo_inputs: dict[str, Path],
                                                                  tmp_path: Path) -> None:
-    from woonvoorraad import reports
-    from woonvoorraad._errors import InputError
+    from woonvoorraad.errors import InputError
+    from woonvoorraad.report import reports
 
     processed = tmp_path / "processed"
     assert main(_build_args(demo_inputs, processed)) == 0
@@ -304,7 +305,7 @@ def test_report_runner_works_from_a_script_without_a_main_guard(demo_inputs: dic
         "name": "woonvoorraad", "display_name": "woonvoorraad", "language": "python"}})
     template = tmp_path / "t.ipynb"
     nbformat.write(nb, str(template))
-    script = (f"from woonvoorraad.reports import render_reports\n"
+    script = (f"from woonvoorraad.report.reports import render_reports\n"
               f"r = render_reports({str(processed)!r}, gemeenten='all', out_dir="
               f"{str(tmp_path / 'r')!r}, template={str(template)!r}, workers=2, retries=0)\n"
               f"print('OK', len(r.reports), r.ok)\n")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from woonvoorraad._errors import ConfigError
 from woonvoorraad.config import config_digest, default_config, load_config
+from woonvoorraad.errors import ConfigError
 
 
 def test_defaults_have_sources_and_bounds() -> None:

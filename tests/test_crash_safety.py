@@ -28,7 +28,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from woonvoorraad import _http, _io, settings
+from woonvoorraad import _io, settings
+from woonvoorraad.sources import _http
 
 ENV = {**os.environ, "WOONVOORRAAD_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
 SEED = 20261129
@@ -200,7 +201,7 @@ def test_outputs_a_new_run_does_not_produce_are_removed(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from woonvoorraad.datasets import make_demo
+    from woonvoorraad.demo.region import make_demo
 
     return make_demo(tmp_path_factory.mktemp("raw") / "demo", scale=0.05)
 
@@ -315,7 +316,8 @@ def test_atomic_file_killed_while_writing_is_old_or_new(tmp_path: Path) -> None:
 _STORE = """
     import os, signal, sys
     from pathlib import Path
-    from woonvoorraad import _http, settings
+    from woonvoorraad.sources import _http
+    from woonvoorraad import settings
     settings.cache_dir = Path(sys.argv[1])
 
     def die(*args, **kwargs):

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo region (``woonvoorraad.datasets``).
+"""Tests of the synthetic demo region (``woonvoorraad.demo.region``).
 
 The files are read back with pyogrio, pandas and zipfile only, independent of the project's
 readers, and checked against the real layouts, against each other, and for realism.
@@ -19,8 +19,9 @@ import pyogrio
 import pytest
 import shapely
 
-from woonvoorraad import datasets, settings
-from woonvoorraad.datasets import DEMO_SEED, demo_paths, make_demo
+from woonvoorraad import settings
+from woonvoorraad.demo import region as datasets
+from woonvoorraad.demo.region import DEMO_SEED, demo_paths, make_demo
 
 SCALE = 0.05  # about 2 500 dwellings in two gemeenten
 CBS_YEARS = {2023: "buurten", 2022: "cbs_2022", 2021: "cbs_2021"}

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from woonvoorraad import distributed
 from woonvoorraad.pipeline import BuildResult, build
+from woonvoorraad.stock import distributed
 
 pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
@@ -127,7 +127,7 @@ def test_neighbours_across_tile_edges(tmp_path: Path, cluster: str,
     b_path = write_layer(tmp_path / "wb.gpkg", "buurten", buurten)
     monkeypatch.setattr(distributed, "UNITS_PER_TILE", 1)
     monkeypatch.setattr(distributed, "HALO_M", 1.0)
-    with caplog.at_level("INFO", logger="woonvoorraad.distributed"):
+    with caplog.at_level("INFO", logger="woonvoorraad.stock.distributed"):
         mem, dsk = _both(bag, b_path, tmp_path, cluster)
     assert "need a larger halo" in caplog.text
     _assert_equal(mem, dsk, tmp_path)

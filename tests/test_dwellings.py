@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from woonvoorraad import bag, cbs
 from woonvoorraad.config import load_config
-from woonvoorraad.dwellings import dwellings_from_bag, is_dwelling
+from woonvoorraad.sources import bag, cbs
+from woonvoorraad.stock.dwellings import dwellings_from_bag, is_dwelling
 
 STATUSES = load_config()["dwellings"]["statuses"]
 

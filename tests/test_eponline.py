@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from woonvoorraad._errors import EmptyInputError, InputError, MissingColumnError
-from woonvoorraad.eponline import read_ep_online
+from woonvoorraad.errors import EmptyInputError, InputError, MissingColumnError
+from woonvoorraad.sources.eponline import read_ep_online
 
 V5_HEADER = (
     "BAGVerblijfsobjectID;BAGLigplaatsID;BAGStandplaatsID;BAGPandIDs;Postcode;Huisnummer;"
@@ -145,7 +145,7 @@ def test_ragged_row(tmp_path: Path) -> None:
 
 
 def test_v5_column_constant_matches_the_published_header() -> None:
-    from woonvoorraad.eponline import V5_COLUMNS
+    from woonvoorraad.sources.eponline import V5_COLUMNS
 
     assert ";".join(V5_COLUMNS) == V5_HEADER
     assert len(V5_COLUMNS) == 42

@@ -16,14 +16,15 @@ import pyogrio
 import pytest
 import shapely
 
-from woonvoorraad import _http, fetch, settings
-from woonvoorraad._errors import (
+from woonvoorraad import settings
+from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
+from woonvoorraad.errors import (
     DownloadError,
     GemeenteNotFoundError,
     InputError,
     OfflineError,
 )
-from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
+from woonvoorraad.sources import _http, fetch
 
 HTTP_DATA = Path(__file__).parent / "data" / "http"
 API_KEY = "sk-test-7f3a9c51e2"
@@ -248,7 +249,7 @@ def test_bag_is_in_the_bag_light_layout(emmen, data_dir):
 
 
 def test_bag_reads_with_the_project_reader(emmen):
-    from woonvoorraad import bag
+    from woonvoorraad.sources import bag
 
     panden, vbo, layout = bag.read_bag(emmen.inputs["bag"])
     assert layout == "bag-light" and len(panden) == 25
@@ -291,7 +292,7 @@ def test_kerncijfers_format(emmen):
 
 
 def test_kerncijfers_read_by_the_project_reader(emmen):
-    from woonvoorraad import cbs
+    from woonvoorraad.sources import cbs
 
     stats = cbs.read_statistics(emmen.inputs["cbs"][0])
     assert set(stats["regiocode"].str[:2]) == {"BU"}
@@ -365,7 +366,7 @@ def test_missing_kerncijfers_year_is_reported_not_fatal(srv, data_dir):
 
 
 def test_labels_keep_the_bulk_format(emmen):
-    from woonvoorraad import eponline
+    from woonvoorraad.sources import eponline
 
     raw = emmen.inputs["labels"].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfPublicatieDatum;01-01-2025\r\n"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from woonvoorraad import settings
-from woonvoorraad._errors import GemeenteNotFoundError
 from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
-from woonvoorraad.gemeenten import (
+from woonvoorraad.errors import GemeenteNotFoundError
+from woonvoorraad.sources.gemeenten import (
     REGIONS,
     Gemeente,
     gemeente_from_query,
@@ -91,7 +91,7 @@ def test_other_gemeente_from_the_pdok_list(srv):
 
 def test_list_is_read_from_the_cache_later(srv):
     gemeenten_from_pdok()
-    from woonvoorraad import gemeenten
+    from woonvoorraad.sources import gemeenten
 
     gemeenten._memo.clear()
     settings.offline = True

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from woonvoorraad import _http, settings
-from woonvoorraad._errors import DownloadError, HTTPStatusError, OfflineError
+from woonvoorraad import settings
 from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
+from woonvoorraad.errors import DownloadError, HTTPStatusError, OfflineError
+from woonvoorraad.sources import _http
 
 HTTP_DATA = Path(__file__).parent / "data" / "http"
 API_KEY = "sk-test-7f3a9c51e2"
@@ -54,7 +55,7 @@ def cache_files(root: Path) -> list[Path]:
 
 
 def test_second_request_comes_from_the_cache(srv, tmp_path, caplog):
-    caplog.set_level(logging.DEBUG, logger="woonvoorraad._http")
+    caplog.set_level(logging.DEBUG, logger="woonvoorraad.sources._http")
     first = get_props(srv)
     second = get_props(srv)
     assert first == second
@@ -99,7 +100,7 @@ def test_corrupted_cache_entry_is_discarded_and_fetched_again(srv, tmp_path, cap
     sidecar = next((tmp_path / "cache").rglob("*.provenance.json"))
     body = sidecar.parent / json.loads(sidecar.read_text())["file"]
     body.write_bytes(body.read_bytes().replace(b"Wijken", b"Wijkxn"))
-    with caplog.at_level(logging.WARNING, logger="woonvoorraad._http"):
+    with caplog.at_level(logging.WARNING, logger="woonvoorraad.sources._http"):
         doc = get_props(srv)
     assert doc["value"][0]["Title"] == "Wijken en buurten"
     assert srv.hits[PROPS] == 2

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.stats import lognorm
 
-from woonvoorraad import bag, cbs
-from woonvoorraad.dwellings import dwellings_from_bag
-from woonvoorraad.indicators import buurt_indicators, estimate_doelgroep
+from woonvoorraad.sources import bag, cbs
+from woonvoorraad.stock.dwellings import dwellings_from_bag
+from woonvoorraad.stock.indicators import buurt_indicators, estimate_doelgroep
 
 
 def test_doelgroep_against_scipy_lognormal() -> None:

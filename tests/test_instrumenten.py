@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest_analysis import config
-from woonvoorraad._errors import ConfigError
-from woonvoorraad.config import default_config
-from woonvoorraad.instrumenten import (
+from woonvoorraad.classify.instrumenten import (
     Groep,
     Voorwaarde,
     evalueer,
@@ -17,6 +15,8 @@ from woonvoorraad.instrumenten import (
     lees_regels,
     parse_regels,
 )
+from woonvoorraad.config import default_config
+from woonvoorraad.errors import ConfigError
 
 CFG = default_config()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from woonvoorraad._errors import OutputLockedError
 from woonvoorraad._io import OutputTransaction, atomic_path, sha256_file, write_json_atomic
+from woonvoorraad.errors import OutputLockedError
 
 
 def test_atomic_path_failure_leaves_old_file(tmp_path: Path) -> None:

@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest_analysis import config
-from woonvoorraad._errors import ConfigError, MissingColumnError
-from woonvoorraad.config import default_config
-from woonvoorraad.kosten import (
+from woonvoorraad.classify.kosten import (
     BRON,
     bereken_kosten,
     kosten_per_buurt,
@@ -17,6 +15,8 @@ from woonvoorraad.kosten import (
     kosten_per_woning,
     lees_kentallen,
 )
+from woonvoorraad.config import default_config
+from woonvoorraad.errors import ConfigError, MissingColumnError
 
 CFG = default_config()
 

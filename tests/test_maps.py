@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from woonvoorraad import maps
-from woonvoorraad.maps import Indicator, classify, map_from_buurten, map_html, save_map
+from woonvoorraad.report import maps
+from woonvoorraad.report.maps import Indicator, classify, map_from_buurten, map_html, save_map
 
 REMOTE_ASSET = re.compile(
     r"""<script[^>]+src\s*=\s*["']?(https?:)?//|<link[^>]+href\s*=\s*["']?(https?:)?//|"""
@@ -226,7 +226,8 @@ def test_iframe_embedding_escapes_the_document() -> None:
 
 def test_largest_demo_gemeente_map_stays_under_3_mb(tmp_path_factory: pytest.TempPathFactory,
                                                      tmp_path: Path) -> None:
-    from woonvoorraad import cbs, datasets
+    from woonvoorraad.demo import region as datasets
+    from woonvoorraad.sources import cbs
 
     paths = datasets.make_demo(tmp_path_factory.getbasetemp() / "woonvoorraad-demo-volledig",
                                scale=1.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from woonvoorraad import reports
+from woonvoorraad.report import reports
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data_ophalen", "02_woningvoorraad", "03_typologie", "04_proeftuinen",

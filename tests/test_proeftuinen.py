@@ -9,16 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest_analysis import config
-from woonvoorraad._errors import ConfigError
-from woonvoorraad.config import default_config
-from woonvoorraad.proeftuinen import (
+from woonvoorraad.classify.proeftuinen import (
     eenheden,
     kies_proeftuinen,
     proeftuinscore,
     reden,
     woonplaats_per_buurt,
 )
-from woonvoorraad.scores import SCORES
+from woonvoorraad.classify.scores import SCORES
+from woonvoorraad.config import default_config
+from woonvoorraad.errors import ConfigError
 
 CFG = default_config()
 

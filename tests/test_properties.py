@@ -26,9 +26,11 @@ import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from woonvoorraad import _http, _io, _validate, cbs, eponline, fetch, reports
-from woonvoorraad._errors import DownloadError, InputError
-from woonvoorraad.eponline import LABELS, V5_COLUMNS
+from woonvoorraad import _io, _validate
+from woonvoorraad.errors import DownloadError, InputError
+from woonvoorraad.report import reports
+from woonvoorraad.sources import _http, cbs, eponline, fetch
+from woonvoorraad.sources.eponline import LABELS, V5_COLUMNS
 
 BAD = Path(__file__).parent / "data" / "bad"
 

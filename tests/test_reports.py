@@ -14,10 +14,10 @@ import pytest
 import shapely
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from woonvoorraad import reports
-from woonvoorraad._errors import InputError
 from woonvoorraad.cli import main
-from woonvoorraad.reports import (
+from woonvoorraad.errors import InputError
+from woonvoorraad.report import reports
+from woonvoorraad.report.reports import (
     ReportParameterError,
     esc,
     fmt_aantal,
@@ -277,7 +277,7 @@ def test_unknown_parameter_is_an_error(tiny: Path, tmp_path: Path,
 def test_a_broken_gemeente_fails_alone(tiny: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     tpl = quick_template(tmp_path / "rapport.ipynb", """
-from woonvoorraad import reports as rapport
+from woonvoorraad.report import reports as rapport
 run = rapport.load_run(data_dir)
 if gemeente_code == "GM0002":
     raise RuntimeError("kapot: opzettelijk defecte gemeente")
@@ -360,7 +360,7 @@ def test_reports_of_the_demo(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 def test_report_of_a_build_without_classification(tmp_path_factory: pytest.TempPathFactory,
                                                   tmp_path: Path) -> None:
-    from woonvoorraad import datasets
+    from woonvoorraad.demo import region as datasets
     from woonvoorraad.pipeline import build
 
     raw = datasets.demo_paths(tmp_path_factory.getbasetemp() / "woonvoorraad-demo" / "raw"

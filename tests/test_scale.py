@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-from woonvoorraad import bag, cbs
-from woonvoorraad.dwellings import dwellings_from_bag
-from woonvoorraad.indicators import _counts, combine_counts, partial_counts
 from woonvoorraad.pipeline import geoparquet_table, write_dwellings
-from woonvoorraad.woningtype import neighbour_pairs
+from woonvoorraad.sources import bag, cbs
+from woonvoorraad.stock.dwellings import dwellings_from_bag
+from woonvoorraad.stock.indicators import _counts, combine_counts, partial_counts
+from woonvoorraad.stock.woningtype import neighbour_pairs
 
 
 def _strtree_pairs(geoms: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:

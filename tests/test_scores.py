@@ -11,9 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest_analysis import config, tiny_buurten
-from woonvoorraad._errors import ConfigError, InputError
-from woonvoorraad.config import default_config, load_config
-from woonvoorraad.scores import (
+from woonvoorraad.classify.scores import (
     SCORES,
     Component,
     afgeleide_kenmerken,
@@ -25,6 +23,8 @@ from woonvoorraad.scores import (
     prognose_per_gemeente,
     ramp,
 )
+from woonvoorraad.config import default_config, load_config
+from woonvoorraad.errors import ConfigError, InputError
 
 CFG = default_config()
 COMPS = componenten_uit_config(CFG)

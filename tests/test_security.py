@@ -19,15 +19,17 @@ import nbformat
 import pyogrio
 import pytest
 
-from woonvoorraad import _http, _io, fetch, maps, reports, settings
-from woonvoorraad._errors import (
+from woonvoorraad import _io, settings
+from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
+from woonvoorraad.cli import main
+from woonvoorraad.errors import (
     DownloadError,
     GemeenteNotFoundError,
     InputError,
     UnsafeArchiveError,
 )
-from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
-from woonvoorraad.cli import main
+from woonvoorraad.report import maps, reports
+from woonvoorraad.sources import _http, fetch
 
 BAD = Path(__file__).parent / "data" / "bad"
 HTTP_DATA = Path(__file__).parent / "data" / "http"
@@ -72,7 +74,7 @@ def _hostile_buurten(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> reports.Run:
-    from woonvoorraad.datasets import make_demo
+    from woonvoorraad.demo.region import make_demo
     from woonvoorraad.pipeline import build
 
     raw = make_demo(tmp_path_factory.mktemp("raw") / "demo", scale=0.05)

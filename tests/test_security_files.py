@@ -27,10 +27,11 @@ from typing import Any
 import pytest
 
 from test_crash_safety import ENV, _sha, check_folder, debris, visible
-from woonvoorraad import _io, pipeline, reports
+from woonvoorraad import _io, pipeline
 from woonvoorraad._io import FolderLock, OutputTransaction
 from woonvoorraad.cli import main
-from woonvoorraad.reports import REPORT_LOCK_NAME
+from woonvoorraad.report import reports
+from woonvoorraad.report.reports import REPORT_LOCK_NAME
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -213,7 +214,7 @@ def test_real_sigint_during_the_publish_is_deferred_until_it_is_done(tmp_path: P
 
 @pytest.fixture(scope="module")
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from woonvoorraad.datasets import make_demo
+    from woonvoorraad.demo.region import make_demo
 
     return make_demo(tmp_path_factory.mktemp("raw") / "demo", scale=0.05)
 

@@ -165,7 +165,7 @@ time.sleep(300)
 
 def _lock_free(folder: Path) -> bool:
     from woonvoorraad._io import FolderLock
-    from woonvoorraad.reports import REPORT_LOCK_NAME
+    from woonvoorraad.report.reports import REPORT_LOCK_NAME
 
     lock = FolderLock(folder, name=REPORT_LOCK_NAME, what="test")
     lock.acquire()
@@ -215,7 +215,7 @@ def _evil_demo(root: Path) -> dict[str, Path]:
     """The demo inputs at scale 0.1 with a gemeente and a buurt renamed to hostile names."""
     import pyogrio
 
-    from woonvoorraad import datasets
+    from woonvoorraad.demo import region as datasets
 
     paths = datasets.make_demo(root / "raw", scale=0.1)
     for key in ("buurten", "cbs_2022", "cbs_2021"):
@@ -235,7 +235,7 @@ def _evil_demo(root: Path) -> dict[str, Path]:
 @pytest.mark.slow
 def test_control_characters_in_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from woonvoorraad.pipeline import build
-    from woonvoorraad.reports import ANALYSE_TABELLEN, load_run
+    from woonvoorraad.report.reports import ANALYSE_TABELLEN, load_run
 
     paths = _evil_demo(tmp_path)
     out = tmp_path / "build"

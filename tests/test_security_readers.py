@@ -22,10 +22,10 @@ import shapely
 
 from conftest import write_layer
 from test_eponline import _row, _v5_text
-from woonvoorraad import bag, cbs, eponline
-from woonvoorraad._errors import InputError
-from woonvoorraad.dwellings import dwelling_stage, dwellings_from_bag, pand_stage
+from woonvoorraad.errors import InputError
 from woonvoorraad.pipeline import build
+from woonvoorraad.sources import bag, cbs, eponline
+from woonvoorraad.stock.dwellings import dwelling_stage, dwellings_from_bag, pand_stage
 
 #: The tiny street moved from (0, 0) into the Netherlands (RD New), so that "outside the
 #: Netherlands" means something in these tests.
@@ -51,7 +51,7 @@ def _copy(src: Path, dst: Path, edit: Callable[[dict[str, gpd.GeoDataFrame]], No
     return dst
 
 
-def _bag_warnings(caplog: pytest.LogCaptureFixture, logger: str = "woonvoorraad.bag"
+def _bag_warnings(caplog: pytest.LogCaptureFixture, logger: str = "woonvoorraad.sources.bag"
                   ) -> list[str]:
     return [r.getMessage() for r in caplog.records
             if r.levelno >= logging.WARNING and r.name == logger]
@@ -356,7 +356,7 @@ def test_cbs_jaar_sentinel_falls_back_to_the_file_name(tiny_buurten: Path, tmp_p
     buurten, read = cbs.read_buurten(p)
     assert read.year == 2021
     assert (buurten["jaar"] == 2021).all()
-    warned = [w for w in _bag_warnings(caplog, "woonvoorraad.cbs") if "jaar" in w]
+    warned = [w for w in _bag_warnings(caplog, "woonvoorraad.sources.cbs") if "jaar" in w]
     assert warned and "wijkenbuurten_2021.gpkg" in warned[0] and "-99997" in warned[0]
 
 

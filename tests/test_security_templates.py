@@ -30,8 +30,8 @@ from matplotlib.text import Text
 
 import test_browser
 from test_browser import OfflinePage
-from woonvoorraad import charts, maps, reports
 from woonvoorraad.cli import main
+from woonvoorraad.report import charts, maps, reports
 
 
 def jinja_text(text: str) -> str:
@@ -195,7 +195,7 @@ def rename_buurten(path: Path, buurt: list[str], wijk: list[str], gemeente: list
 @pytest.fixture(scope="module")
 def hostile_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """``woonvoorraad report --all`` on a demo build whose names are Jinja payloads."""
-    from woonvoorraad.datasets import make_demo
+    from woonvoorraad.demo.region import make_demo
     from woonvoorraad.pipeline import build
 
     tmp = tmp_path_factory.mktemp("jinja")

@@ -9,8 +9,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 
 from conftest_analysis import fast_config
-from woonvoorraad._errors import ConfigError, InputError
-from woonvoorraad.typologie import bic_harde_indeling, cluster_namen, typologie
+from woonvoorraad.classify.typologie import bic_harde_indeling, cluster_namen, typologie
+from woonvoorraad.errors import ConfigError, InputError
 
 FEATURES = ["aandeel_naoorlogs", "aandeel_koop", "aandeel_65plus", "woz_gemiddeld",
             "aandeel_label_efg", "aandeel_eengezins_voor_1975", "gemiddelde_huishoudsgrootte",

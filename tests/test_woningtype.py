@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from woonvoorraad.woningtype import count_neighbours, woningtype_from_panden
+from woonvoorraad.stock.woningtype import count_neighbours, woningtype_from_panden
 
 
 def _classify(geoms: list, n_woningen: list[int], **kw: object) -> list:

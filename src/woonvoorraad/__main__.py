@@ -1,5 +1,5 @@
 """``python -m woonvoorraad``."""
 
-from .cli import run
+from woonvoorraad.cli import run
 
 run()

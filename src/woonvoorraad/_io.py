@@ -9,7 +9,7 @@ next run in the same folder, and leftovers of killed runs are removed then.
 ZIP archives (the EP-Online bulk file) are only read through :func:`open_zip_member` or
 extracted through :func:`safe_extract_zip`: member names that leave the folder (zip-slip),
 encrypted members, damaged data and members that are too large or too compressed (zip bombs)
-are refused with :class:`~woonvoorraad._errors.UnsafeArchiveError`.
+are refused with :class:`~woonvoorraad.errors.UnsafeArchiveError`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from ._errors import OutputError, OutputLockedError, UnsafeArchiveError, WoonvoorraadError
+from woonvoorraad.errors import (
+    OutputError,
+    OutputLockedError,
+    UnsafeArchiveError,
+    WoonvoorraadError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -388,7 +393,7 @@ class OutputTransaction:
     it, leaving the ``with`` block completes it, or, if that fails too, keeps the journal for
     the next run. No output is written or removed through a symbolic link that leads out of
     ``out_dir``. Operating-system errors (disk full, file too large, read-only folder) come out
-    as :class:`~woonvoorraad._errors.OutputError` naming the output and the reason.
+    as :class:`~woonvoorraad.errors.OutputError` naming the output and the reason.
 
     Parameters
     ----------
@@ -915,7 +920,7 @@ def open_zip_member(path: str | Path, *, suffix: str = ".csv", max_bytes: int | 
     InputError
         Not exactly one member ends in ``suffix``.
     """
-    from ._errors import InputError
+    from woonvoorraad.errors import InputError
 
     p = Path(path)
     infos = zip_members(p, max_bytes=max_bytes, max_ratio=max_ratio)

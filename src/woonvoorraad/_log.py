@@ -9,8 +9,8 @@ from typing import TypeVar
 
 from tqdm.std import tqdm  # not tqdm.auto: without ipywidgets it warns in notebooks
 
-from . import settings
-from ._text import printable
+from woonvoorraad import settings
+from woonvoorraad._text import printable
 
 T = TypeVar("T")
 

@@ -435,7 +435,8 @@ def replay_settings(server: ReplayServer, **overrides: Any) -> Iterator[None]:
     Every setting touched is restored afterwards, the HTTP session is closed and the in-memory
     list of gemeenten is forgotten. ``overrides`` set further settings (``data_dir=…``).
     """
-    from . import _http, gemeenten, settings
+    from woonvoorraad import settings
+    from woonvoorraad.sources import _http, gemeenten
 
     values = {
         **server.settings_values(),

@@ -4,7 +4,7 @@ Layers, columns and CRS are checked before anything is read (:func:`layer_info`,
 :func:`require_columns`, :func:`require_rd_new`); the values are checked after reading
 (:func:`parse_numbers`, :func:`check_statistics`, :func:`check_range`, :func:`check_years`,
 :func:`check_codes`, :func:`check_unique`, :func:`check_geometries`). A check either raises an
-:class:`~woonvoorraad._errors.InputError` that names the file, layer, column and values at
+:class:`~woonvoorraad.errors.InputError` that names the file, layer, column and values at
 fault, or repairs the data in a documented way (a value becomes NaN, a polygon is made valid)
 and logs a warning that says what was repaired and how often. ``docs/reliability.md`` lists
 what each reader does with each kind of bad input.
@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from ._errors import CRSError, EmptyInputError, InputError, MissingColumnError, MissingLayerError
+from woonvoorraad.errors import (
+    CRSError,
+    EmptyInputError,
+    InputError,
+    MissingColumnError,
+    MissingLayerError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +40,8 @@ RD_NEW = "EPSG:28992"
 #: The RD New grid over the Netherlands (metres), with a margin of some kilometres.
 RD_EXTENT = (-25_000.0, 280_000.0, 310_000.0, 640_000.0)
 
-#: Values at or below this are CBS missing-value codes (as :data:`woonvoorraad.cbs.SENTINEL_MAX`).
+#: Values at or below this are CBS missing-value codes
+#: (as :data:`woonvoorraad.sources.cbs.SENTINEL_MAX`).
 CBS_MISSING_MAX = -99990
 
 #: Longitude/latitude box of the Netherlands: RD-labelled data inside it is in degrees.
@@ -166,7 +173,7 @@ def gdal_errors(path: str | Path, *, layer: str | None = None,
     ...     b"\\xff".decode("utf-8")
     Traceback (most recent call last):
     ...
-    woonvoorraad._errors.InputError: x.gpkg: layer 'pand' cannot be read: ... not valid UTF-8 ...
+    woonvoorraad.errors.InputError: x.gpkg: layer 'pand' cannot be read: ... not valid UTF-8 ...
     """
     import pyarrow as pa
     import shapely
@@ -499,7 +506,7 @@ def check_statistics(df: pd.DataFrame, *, path: str | Path, layer: str | None = 
 
     * ``aandeel_*`` (fractions) outside 0–1 — a percentage over 100 in the source;
     * counts, money and gas use below 0 (CBS missing-value codes must already be NaN, see
-      :func:`woonvoorraad.cbs.mask_sentinels`) or above :data:`STATISTIC_RANGES`;
+      :func:`woonvoorraad.sources.cbs.mask_sentinels`) or above :data:`STATISTIC_RANGES`;
     * infinite values.
 
     Parameters
@@ -634,7 +641,7 @@ def check_codes(df: pd.DataFrame, column: str, *, prefix: str, path: str | Path,
     ...             prefix="BU", path="b.gpkg")
     Traceback (most recent call last):
     ...
-    woonvoorraad._errors.InputError: b.gpkg: column 'buurtcode' is empty in 1 row(s) (of 2)
+    woonvoorraad.errors.InputError: b.gpkg: column 'buurtcode' is empty in 1 row(s) (of 2)
     """
     if column not in df.columns:
         return
@@ -663,7 +670,7 @@ def check_unique(df: pd.DataFrame, columns: Sequence[str], *, path: str | Path,
     >>> check_unique(t, ["regiocode", "jaar"], path="k.csv")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    woonvoorraad._errors.InputError: k.csv: 2 rows share a regiocode + jaar ...: BU1/2022
+    woonvoorraad.errors.InputError: k.csv: 2 rows share a regiocode + jaar ...: BU1/2022
     """
     cols = [c for c in columns if c in df.columns]
     if not cols:

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__, settings
-from ._errors import WoonvoorraadError
-from ._log import configure_logging
-from ._text import printable
+from woonvoorraad import __version__, settings
+from woonvoorraad._log import configure_logging
+from woonvoorraad._text import printable
+from woonvoorraad.errors import WoonvoorraadError
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +34,13 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 
 def _load_config(args: argparse.Namespace) -> dict:
-    from .config import load_config
+    from woonvoorraad.config import load_config
 
     return load_config(args.config, overrides=args.overrides)
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .pipeline import build
+    from woonvoorraad.pipeline import build
 
     cfg = _load_config(args)
     if args.gemeente and not args.bag:
@@ -61,8 +61,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build_fetched(args: argparse.Namespace, cfg: dict) -> int:
-    from . import fetch
-    from .pipeline import build
+    from woonvoorraad.pipeline import build
+    from woonvoorraad.sources import fetch
 
     for name in args.gemeente:
         inputs = fetch.build_inputs_for(name, data_dir=args.data_dir, year=args.year)
@@ -92,8 +92,8 @@ def _print_summary(result: object) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import datasets
-    from .pipeline import build
+    from woonvoorraad.demo import region as datasets
+    from woonvoorraad.pipeline import build
 
     raw = Path(args.data_dir or settings.data_dir) / "raw" / "demo"
     if args.scale != 1.0:
@@ -109,7 +109,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _print_summary(result)
     if args.no_reports:
         return 0
-    from .reports import render_reports
+    from woonvoorraad.report.reports import render_reports
 
     rr = render_reports(out, out_dir=Path(args.reports or Path("reports") / "demo"),
                         workers=args.workers)
@@ -186,7 +186,7 @@ def _register_optional(sub: argparse._SubParsersAction) -> None:
     import importlib
     import importlib.util
 
-    for name in ("fetch", "reports"):
+    for name in ("sources.fetch", "report.reports"):
         if importlib.util.find_spec(f"woonvoorraad.{name}") is not None:
             importlib.import_module(f"woonvoorraad.{name}").register_cli(sub)
 

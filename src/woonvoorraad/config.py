@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigError
+from woonvoorraad.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

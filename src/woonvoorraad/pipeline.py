@@ -30,17 +30,19 @@ import pyarrow.parquet as pq
 import shapely
 from tqdm.std import tqdm  # not tqdm.auto: without ipywidgets it warns in notebooks
 
-from . import __version__, _validate, bag, cbs, eponline, indicators, settings
-from ._io import (
+from woonvoorraad import __version__, _validate, settings
+from woonvoorraad._io import (
     FolderLock,
     OutputTransaction,
     check_output_folder,
     owned_work_dir,
     sha256_file,
 )
-from ._log import SafeFormatter
-from .config import Config, default_config
-from .dwellings import check_label_match, dwelling_stage, pand_stage
+from woonvoorraad._log import SafeFormatter
+from woonvoorraad.config import Config, default_config
+from woonvoorraad.sources import bag, cbs, eponline
+from woonvoorraad.stock import indicators
+from woonvoorraad.stock.dwellings import check_label_match, dwelling_stage, pand_stage
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ logger = logging.getLogger(__name__)
 PUBLISH_LOCK_WAIT = 120.0
 
 #: Every file a build may write besides ``manifest.json`` (the analysis tables are those of
-#: :meth:`woonvoorraad.analysis.AnalysisResult.tables`). When a build folder has lost its
+#: :meth:`woonvoorraad.classify.analysis.AnalysisResult.tables`). When a build folder has lost its
 #: manifest (a publish interrupted by an older version), a build removes those of them that
 #: it does not produce itself, so no stale file stays beside its new manifest.
 BUILD_OUTPUTS: tuple[str, ...] = (
@@ -78,7 +80,7 @@ class BuildResult:
     manifest
         The manifest as written.
     analysis
-        The classification results (see :mod:`woonvoorraad.analysis`), if run.
+        The classification results (see :mod:`woonvoorraad.classify.analysis`), if run.
     """
 
     out_dir: Path
@@ -326,7 +328,7 @@ def build(
         Run options recorded in the manifest (e.g. the CLI arguments).
     engine
         ``"memory"`` (default): one process; ``"dask"``: partitioned over a
-        :mod:`dask.distributed` cluster (:mod:`woonvoorraad.distributed`), with exactly the
+        :mod:`dask.distributed` cluster (:mod:`woonvoorraad.stock.distributed`), with exactly the
         same results. With ``"dask"``, :attr:`BuildResult.dwellings` is a lazy
         :class:`dask_geopandas.GeoDataFrame` on the written ``dwellings.parquet``.
     scheduler
@@ -465,7 +467,7 @@ def _build(
     analysis_result = None
     if analyse:
         if dist is not None:  # the analysis needs the dwellings in memory (no geometry)
-            from .distributed import read_parts
+            from woonvoorraad.stock.distributed import read_parts
 
             dwell = read_parts(dist.parts)
         analysis_result = _run_analysis(ind, dwell, cfg, prognose)
@@ -503,7 +505,7 @@ def _build(
     # another build publishing into this folder: wait for it, then publish over it
     with OutputTransaction(out, lock_wait=PUBLISH_LOCK_WAIT) as txn:
         if dist is not None:
-            from .distributed import merge_parts, remove_parts
+            from woonvoorraad.stock.distributed import merge_parts, remove_parts
 
             merge_parts(dist.parts, txn.path("dwellings.parquet"))
             remove_parts(dist.parts_dir)
@@ -536,7 +538,7 @@ def _build(
     logger.info("build finished in %.1f s: %d buurten, %d dwellings", manifest["elapsed_seconds"],
                 len(ind), report.n_dwellings)
     if dist is not None:
-        from .distributed import dwellings_frame
+        from woonvoorraad.stock.distributed import dwellings_frame
 
         dwell = dwellings_frame(out / "dwellings.parquet")
     return BuildResult(out_dir=out, buurten=ind, dwellings=dwell, manifest=manifest,
@@ -546,8 +548,8 @@ def _build(
 def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path | None, *,
                     inputs: list[dict[str, Any]], cfg: Config, bbox: tuple[float, ...],
                     out: Path, scheduler: str | None, workers: int | None) -> Any:
-    """The dwellings on a dask cluster (:mod:`woonvoorraad.distributed`)."""
-    from . import distributed
+    """The dwellings on a dask cluster (:mod:`woonvoorraad.stock.distributed`)."""
+    from woonvoorraad.stock import distributed
 
     labels = None
     if labels_path is not None:
@@ -578,6 +580,6 @@ def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path
 
 def _run_analysis(ind: gpd.GeoDataFrame, dwell: gpd.GeoDataFrame, cfg: Config,
                   prognose: pd.DataFrame | None) -> Any:
-    from . import analysis
+    from woonvoorraad.classify import analysis
 
     return analysis.analyse(ind, dwell, config=cfg, prognose=prognose)

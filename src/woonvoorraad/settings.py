@@ -11,7 +11,7 @@ use_cache : bool
     Read and write the HTTP cache. [``WOONVOORRAAD_USE_CACHE``, default true]
 offline : bool
     Never touch the network; a request missing from the cache raises
-    :class:`woonvoorraad._errors.OfflineError`. [``WOONVOORRAAD_OFFLINE``, default false]
+    :class:`woonvoorraad.errors.OfflineError`. [``WOONVOORRAAD_OFFLINE``, default false]
 requests_timeout : float
     Seconds before a connection or read times out. [``WOONVOORRAAD_TIMEOUT``, default 60]
 max_retries : int

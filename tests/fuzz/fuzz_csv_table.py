@@ -14,7 +14,7 @@ with atheris.instrument_imports(include=["woonvoorraad"]):
     import numpy as np
 
     from woonvoorraad import _validate
-    from woonvoorraad._errors import InputError
+    from woonvoorraad.errors import InputError
 
 
 def test_one_input(data: bytes) -> None:

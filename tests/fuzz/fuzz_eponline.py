@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness
 
 with atheris.instrument_imports(include=["woonvoorraad"]):
-    from woonvoorraad import eponline
-    from woonvoorraad._errors import InputError
+    from woonvoorraad.errors import InputError
+    from woonvoorraad.sources import eponline
 
 
 def test_one_input(data: bytes) -> None:

@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness
 
 with atheris.instrument_imports(include=["woonvoorraad"]):
-    from woonvoorraad import fetch
-    from woonvoorraad._errors import DownloadError
+    from woonvoorraad.errors import DownloadError
+    from woonvoorraad.sources import fetch
 
 URL = "https://api.pdok.nl/kadaster/bag/ogc/v2/collections/pand/items"
 

@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness
 
 with atheris.instrument_imports(include=["woonvoorraad"]):
-    from woonvoorraad import _validate, cbs
-    from woonvoorraad._errors import InputError
+    from woonvoorraad import _validate
+    from woonvoorraad.errors import InputError
+    from woonvoorraad.sources import cbs
 
 
 def _valid_gpkg() -> bytes:

@@ -14,7 +14,7 @@ import _harness
 
 with atheris.instrument_imports(include=["woonvoorraad"]):
     from woonvoorraad import _io
-    from woonvoorraad._errors import InputError
+    from woonvoorraad.errors import InputError
 
 
 def test_one_input(data: bytes) -> None:

@@ -3,15 +3,15 @@
 Every file here is a small, deliberately broken (or hostile) input for one reader:
 
 ``bag/``
-    BAG GeoPackages for :func:`woonvoorraad.bag.read_bag` and the build.
+    BAG GeoPackages for :func:`woonvoorraad.sources.bag.read_bag` and the build.
 ``cbs/``
-    CBS wijk- en buurtkaart GeoPackages for :func:`woonvoorraad.cbs.read_buurten`.
+    CBS wijk- en buurtkaart GeoPackages for :func:`woonvoorraad.sources.cbs.read_buurten`.
 ``kerncijfers/``
-    Kerncijfers tables (CSV) for :func:`woonvoorraad.cbs.read_statistics`.
+    Kerncijfers tables (CSV) for :func:`woonvoorraad.sources.cbs.read_statistics`.
 ``ep/``
-    EP-Online bulk files (CSV and ZIP) for :func:`woonvoorraad.eponline.read_ep_online`.
+    EP-Online bulk files (CSV and ZIP) for :func:`woonvoorraad.sources.eponline.read_ep_online`.
 ``geojson/``
-    OGC API Features pages as PDOK serves them (with faults) for :mod:`woonvoorraad.fetch`.
+    OGC API Features pages as PDOK serves them (with faults) for :mod:`woonvoorraad.sources.fetch`.
 
 What each reader must do with each file (a specific error, or a logged repair) is stated in
 ``tests/test_bad_inputs.py`` and summarised in ``docs/reliability.md``. The files are
@@ -43,7 +43,7 @@ X0, Y0 = 250_000.0, 530_000.0  # inside the RD New grid (Drenthe)
 IN_USE = "Verblijfsobject in gebruik"
 
 sys.path.insert(0, str(HERE.parents[2] / "src"))
-from woonvoorraad.eponline import V5_COLUMNS  # noqa: E402
+from woonvoorraad.sources.eponline import V5_COLUMNS  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # helpers

@@ -1,7 +1,7 @@
 """Write the recorded-response fixtures of ``tests/data/http`` (run from the repository root).
 
 The responses have the exact shape of the real services (see ``README.md`` here and the
-docstring of ``woonvoorraad.fetch``); the values are fictional: a small made-up "Emmen"
+docstring of ``woonvoorraad.sources.fetch``); the values are fictional: a small made-up "Emmen"
 (GM0114, the real code and name) of five buurten, ~40 panden and ~50 verblijfsobjecten.
 
     python tests/data/http/make_fixtures.py
@@ -18,7 +18,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry import mapping
 
-from woonvoorraad.eponline import V5_COLUMNS
+from woonvoorraad.sources.eponline import V5_COLUMNS
 
 HERE = Path(__file__).resolve().parent
 BASE = "{{base}}"

@@ -41,7 +41,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ._errors import ConfigError, InputError
+from woonvoorraad.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
 

@@ -24,15 +24,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._errors import ConfigError, InputError, MissingColumnError
-from .config import config_digest
-from .instrumenten import kies_instrumenten, lees_regels
-from .kosten import BRON as KOSTEN_BRON
-from .kosten import bereken_kosten
-from .proeftuinen import ProeftuinResultaat, controleer_config, kies_proeftuinen, proeftuinscore
-from .scores import SCORES, bereken_scores, componenten_uit_config
-from .typologie import TypologieNietMogelijkError, TypologieResultaat, typologie
+from woonvoorraad import __version__
+from woonvoorraad.classify.instrumenten import kies_instrumenten, lees_regels
+from woonvoorraad.classify.kosten import BRON as KOSTEN_BRON
+from woonvoorraad.classify.kosten import bereken_kosten
+from woonvoorraad.classify.proeftuinen import (
+    ProeftuinResultaat,
+    controleer_config,
+    kies_proeftuinen,
+    proeftuinscore,
+)
+from woonvoorraad.classify.scores import SCORES, bereken_scores, componenten_uit_config
+from woonvoorraad.classify.typologie import (
+    TypologieNietMogelijkError,
+    TypologieResultaat,
+    typologie,
+)
+from woonvoorraad.config import config_digest
+from woonvoorraad.errors import ConfigError, InputError, MissingColumnError
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +71,7 @@ class AnalysisResult:
     kosten_buurt, kosten_gemeente
         Upgrade cost to label B and C (low–high) per buurt and per gemeente.
     typologie
-        The fitted typology (:class:`~woonvoorraad.typologie.TypologieResultaat`).
+        The fitted typology (:class:`~woonvoorraad.classify.typologie.TypologieResultaat`).
     uitgesloten
         ``buurtcode``, ``gemeentecode``, ``onderdeel``, ``reden``: everything left out of a step.
     score_componenten

@@ -3,7 +3,7 @@
 The build runs as tasks on a :mod:`dask.distributed` cluster (``--scheduler ADDRESS``, or a
 :class:`~distributed.LocalCluster` on this machine), partitioned spatially into tiles, and gives
 exactly the same dwellings and buurt figures as the in-memory engine
-(:func:`woonvoorraad.dwellings.dwellings_from_bag`). Every rule is the in-memory code, run per
+(:func:`woonvoorraad.stock.dwellings.dwellings_from_bag`). Every rule is the in-memory code, run per
 partition; what needs the whole country is done on compact integer arrays.
 
 How the work is split
@@ -31,13 +31,14 @@ How the work is split
    buildings at a tile edge) are classified again with a halo that covers what they need, until
    none is left. Panden touching across a tile edge are therefore classified exactly.
 5. **Dwellings** (workers, per tile, on the units kept in step 1): the in-memory
-   :func:`~woonvoorraad.dwellings.dwelling_stage` with the main panden's ids, build years and
+   :func:`~woonvoorraad.stock.dwellings.dwelling_stage` with the main panden's ids, build years and
    types from steps 3-4, the buurten that meet the tile and the labels. Each task writes its
    dwellings as GeoParquet parts per gemeente and returns exact, mergeable per-buurt counts
-   (:func:`woonvoorraad.indicators.partial_counts`).
-6. **Outputs** (client): the counts are merged (:func:`~woonvoorraad.indicators.combine_counts`)
-   and the indicators computed as in memory; the parts are concatenated into the same
-   ``dwellings.parquet`` (one row group per gemeente) without holding all dwellings at once.
+   (:func:`woonvoorraad.stock.indicators.partial_counts`).
+6. **Outputs** (client): the counts are merged
+   (:func:`~woonvoorraad.stock.indicators.combine_counts`) and the indicators computed as in
+   memory; the parts are concatenated into the same ``dwellings.parquet`` (one row group per
+   gemeente) without holding all dwellings at once.
 
 The build returns the dwellings as a lazy :class:`dask_geopandas.GeoDataFrame` with one
 partition per gemeente (:func:`dwellings_frame`). With ``--scheduler`` the workers must see the
@@ -69,10 +70,12 @@ import pyarrow.parquet as pq
 import pyogrio
 import shapely
 
-from . import _validate, bag, indicators
-from ._errors import InputError
-from .config import Config, default_config
-from .dwellings import (
+from woonvoorraad import _validate
+from woonvoorraad.config import Config, default_config
+from woonvoorraad.errors import InputError
+from woonvoorraad.sources import bag
+from woonvoorraad.stock import indicators
+from woonvoorraad.stock.dwellings import (
     DwellingReport,
     PandStage,
     _arrow_strings,
@@ -84,7 +87,7 @@ from .dwellings import (
     resolve_links,
     unit_flags,
 )
-from .woningtype import woningtype_from_panden
+from woonvoorraad.stock.woningtype import woningtype_from_panden
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +115,9 @@ class _QuietFilter(logging.Filter):
 _FILTER = _QuietFilter()
 
 
-_TASK_LOGGERS = ("woonvoorraad.bag", "woonvoorraad.dwellings", "woonvoorraad.woningtype",
-                 "woonvoorraad.indicators", "woonvoorraad.kentallen", "woonvoorraad.cbs")
+_TASK_LOGGERS = ("woonvoorraad.sources.bag", "woonvoorraad.stock.dwellings",
+                 "woonvoorraad.stock.woningtype", "woonvoorraad.stock.indicators",
+                 "woonvoorraad.stock.kentallen", "woonvoorraad.sources.cbs")
 
 
 @contextlib.contextmanager
@@ -321,7 +325,7 @@ def _woningtype_task(layers: _Layers, box: BBox, *, fids: np.ndarray, bounds: np
                                    hoog_min_lagen=wt["meergezins_hoog_min_lagen"],
                                    bruto_netto_factor=wt["bruto_netto_factor"])
     # completeness: the target's box, and that of its single neighbour, grown by the reach
-    from .woningtype import neighbour_pairs
+    from woonvoorraad.stock.woningtype import neighbour_pairs
 
     left, right = neighbour_pairs(geoms, buffer_m=wt["buffer_m"])
     n_nb = np.bincount(left, minlength=len(geoms))
@@ -350,7 +354,7 @@ def _dwellings_task(units: pd.DataFrame, tile_index: int, *, pand_row: np.ndarra
                     labels: pd.DataFrame | None, cfg: Config, parts_dir: str
                     ) -> dict[str, Any]:
     """Step 5: the tile's dwelling table, written as parts per gemeente; partial counts."""
-    from .pipeline import geoparquet_table
+    from woonvoorraad.pipeline import geoparquet_table
 
     with _quiet():
         existing, dwelling, _ = unit_flags(units, cfg)
@@ -388,7 +392,7 @@ class DistributedResult:
     Attributes
     ----------
     counts
-        Per-buurt counts (:func:`woonvoorraad.indicators.combine_counts`).
+        Per-buurt counts (:func:`woonvoorraad.stock.indicators.combine_counts`).
     report
         The dwelling report, summed over the partitions.
     layout
@@ -456,7 +460,7 @@ def build_dwellings(
     bag_path
         BAG GeoPackage.
     buurten
-        Canonical buurten (:func:`woonvoorraad.cbs.read_buurten`).
+        Canonical buurten (:func:`woonvoorraad.sources.cbs.read_buurten`).
     client
         A :class:`distributed.Client` (see :func:`connect`).
     parts_dir
@@ -744,7 +748,7 @@ def merge_parts(parts: dict[str, list[str]], target: str | Path) -> dict[str, in
     names = sorted(n for n in parts if n != NONE_PART) + ([NONE_PART] if NONE_PART in parts
                                                           else [])
     if not names:
-        from .pipeline import write_dwellings
+        from woonvoorraad.pipeline import write_dwellings
 
         empty = gpd.GeoDataFrame(_empty_dwellings_full(), geometry=[], crs=_validate.RD_NEW)
         return write_dwellings(empty, target)
@@ -780,10 +784,10 @@ def merge_parts(parts: dict[str, list[str]], target: str | Path) -> dict[str, in
 
 
 def _empty_dwellings_full() -> pd.DataFrame:
-    from .dwellings import LABEL_BRON_DTYPE
-    from .eponline import LABEL_DTYPE
-    from .kentallen import PERIOD_DTYPE
-    from .woningtype import WONINGTYPE_DTYPE
+    from woonvoorraad.sources.eponline import LABEL_DTYPE
+    from woonvoorraad.stock.dwellings import LABEL_BRON_DTYPE
+    from woonvoorraad.stock.kentallen import PERIOD_DTYPE
+    from woonvoorraad.stock.woningtype import WONINGTYPE_DTYPE
 
     s = pd.Series([], dtype="string")
     return pd.DataFrame({

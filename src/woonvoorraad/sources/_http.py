@@ -18,7 +18,7 @@ rules below hold for all of them:
   again. A body that is truncated (``Content-Length`` mismatch) or is not valid JSON where JSON
   was asked for is never cached.
 * **Offline.** With ``settings.offline`` a request missing from the cache raises
-  :class:`~woonvoorraad._errors.OfflineError` naming the URL.
+  :class:`~woonvoorraad.errors.OfflineError` naming the URL.
 * **Redirects** are followed only to the hosts of the configured base URLs
   (``settings.pdok_bag_url`` and friends) or ``settings.allowed_redirect_hosts``; the same rule
   applies to the ``next`` links of paged responses.
@@ -59,10 +59,10 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsp
 import requests
 from tqdm.auto import tqdm
 
-from . import __version__, settings
-from ._errors import DownloadError, HTTPStatusError, OfflineError
-from ._io import atomic_path, sha256_file, write_json_atomic
-from ._log import progress
+from woonvoorraad import __version__, settings
+from woonvoorraad._io import atomic_path, sha256_file, write_json_atomic
+from woonvoorraad._log import progress
+from woonvoorraad.errors import DownloadError, HTTPStatusError, OfflineError
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from . import _validate
-from ._errors import InputError, MissingColumnError
+from woonvoorraad import _validate
+from woonvoorraad.errors import InputError, MissingColumnError
 
 logger = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from . import __version__, settings
-from ._io import atomic_path, write_text_atomic
-from .eponline import V5_COLUMNS
+from woonvoorraad import __version__, settings
+from woonvoorraad._io import atomic_path, write_text_atomic
+from woonvoorraad.sources.eponline import V5_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -2431,7 +2431,7 @@ built from these files are labelled synthetic.
 
 ## How it was made
 
-`woonvoorraad.datasets.make_demo(seed={seed}, scale={scale})` of woonvoorraad {__version__};
+`woonvoorraad.demo.region.make_demo(seed={seed}, scale={scale})` of woonvoorraad {__version__};
 the same seed and scale give the same data. Gemeenten are cells of an irregular outline in
 the Drenthe part of the RD grid (EPSG:28992). Each has a town that grows in rings around its
 old centre (pre-war, wederopbouw, late post-war, 1980s-90s with a business park, new builds)

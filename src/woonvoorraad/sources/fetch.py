@@ -10,8 +10,8 @@
     ep-online/GM0114/labels.csv              EP-Online registered labels (needs an API key)
     manifests/GM0114/fetch-manifest.json     sources, URLs, times, sizes, SHA-256, licences
 
-Every request goes through :mod:`woonvoorraad._http` (cache, retries, provenance), so a second
-fetch of the same gemeente makes no network request at all, and ``offline=True`` works from
+Every request goes through :mod:`woonvoorraad.sources._http` (cache, retries, provenance), so a
+second fetch of the same gemeente makes no network request at all, and ``offline=True`` works from
 the cache alone.
 
 Sources and what we know about their formats (research notes ``open-data-sources.md``, plus
@@ -85,8 +85,16 @@ import shapely
 from shapely.geometry import shape
 from shapely.prepared import prep
 
-from . import __version__, _http, _validate, settings
-from ._errors import (
+from woonvoorraad import __version__, _validate, settings
+from woonvoorraad._io import (
+    atomic_path,
+    open_zip_member,
+    sha256_file,
+    write_json_atomic,
+    zip_members,
+)
+from woonvoorraad._log import progress
+from woonvoorraad.errors import (
     ConfigError,
     DownloadError,
     GemeenteNotFoundError,
@@ -95,9 +103,8 @@ from ._errors import (
     OfflineError,
     WoonvoorraadError,
 )
-from ._io import atomic_path, open_zip_member, sha256_file, write_json_atomic, zip_members
-from ._log import progress
-from .gemeenten import REGIONS, Gemeente, gemeenten_from_queries, normalise_code
+from woonvoorraad.sources import _http
+from woonvoorraad.sources.gemeenten import REGIONS, Gemeente, gemeenten_from_queries, normalise_code
 
 logger = logging.getLogger(__name__)
 
@@ -1112,7 +1119,7 @@ def _validate_zip(path: Path) -> None:
     """Check a downloaded bulk ZIP: safe members, one CSV, every CRC right (ValueError if not).
 
     An unsafe archive (zip-slip names, encryption, a zip bomb) is as unusable as a damaged
-    one: :class:`~woonvoorraad._errors.UnsafeArchiveError` is a ValueError, so the download
+    one: :class:`~woonvoorraad.errors.UnsafeArchiveError` is a ValueError, so the download
     layer discards the file and tries again, then gives up with the reason.
     """
     infos = zip_members(path)
@@ -1360,7 +1367,7 @@ def fetch(
     gemeenten
         Names or codes (``"Emmen"``, ``"GM0114"``, ``"114"``), case-insensitive.
     region
-        A preset of :data:`woonvoorraad.gemeenten.REGIONS`, e.g.
+        A preset of :data:`woonvoorraad.sources.gemeenten.REGIONS`, e.g.
         ``"regiodeal-zuid-oost-drenthe"``; added to ``gemeenten``.
     year
         Vintage of the CBS wijken en buurten (default :data:`DEFAULT_YEAR`); Kerncijfers of
@@ -1370,7 +1377,7 @@ def fetch(
         the BAG API.
     offline
         Use only the cache (default ``settings.offline``); a missing response raises
-        :class:`~woonvoorraad._errors.OfflineError` naming it.
+        :class:`~woonvoorraad.errors.OfflineError` naming it.
     data_dir
         Root of ``raw/`` (default ``settings.data_dir``). The HTTP cache is
         ``settings.cache_dir`` or ``<data_dir>/raw/cache``.
@@ -1498,7 +1505,7 @@ def build_inputs_for(gemeente: str, *, data_dir: str | Path | None = None,
     known = _fetched_gemeenten(root)
     code = normalise_code(gemeente)
     if code is None:
-        from .gemeenten import gemeente_from_query
+        from woonvoorraad.sources.gemeenten import gemeente_from_query
 
         with _settings(offline=True, data_dir=root):
             try:

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import ConfigError, MissingColumnError
-from .kentallen import ATTRIBUTION, pbl_kentallen
+from woonvoorraad.errors import ConfigError, MissingColumnError
+from woonvoorraad.stock.kentallen import ATTRIBUTION, pbl_kentallen
 
 logger = logging.getLogger(__name__)
 

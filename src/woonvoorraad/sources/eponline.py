@@ -33,9 +33,9 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from . import _validate
-from ._errors import EmptyInputError, InputError, MissingColumnError
-from ._io import open_zip_member
+from woonvoorraad import _validate
+from woonvoorraad._io import open_zip_member
+from woonvoorraad.errors import EmptyInputError, InputError, MissingColumnError
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def read_ep_online(
         A+++++ … G), ``registratiedatum`` (datetime), plus ``gebouwklasse`` and
         ``energieindex`` where the file has them. ``attrs`` holds the file name
         (``source``) and its number of rows with a unit id before the ``vbo_ids`` filter
-        (``rows_with_id``), for :func:`woonvoorraad.dwellings.check_label_match`.
+        (``rows_with_id``), for :func:`woonvoorraad.stock.dwellings.check_label_match`.
 
     Raises
     ------

@@ -9,7 +9,7 @@ Rules, each stated once here and in the README:
   for its build-year classes; unknown years are skipped).
 * **Main pand**: of a unit in several panden, the one with the largest footprint (ties: lowest
   pand id); the dwelling takes its type and counts towards its dwelling number.
-* **Woningtype**: the PBL Vesta touching-neighbours rule (:mod:`woonvoorraad.woningtype`) on
+* **Woningtype**: the PBL Vesta touching-neighbours rule (:mod:`woonvoorraad.stock.woningtype`) on
   every pand holding at least one existing unit of any use.
 * **Buurt**: the buurt polygon that contains the unit's point (a point on a shared edge goes to
   the lowest buurtcode); units outside every buurt keep NA and are counted in the report.
@@ -32,11 +32,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from . import kentallen
-from .bag import _int_ids, release_memory
-from .config import Config, default_config
-from .eponline import LABEL_DTYPE
-from .woningtype import EENGEZINS, WONINGTYPE_DTYPE, parallel_map, woningtype_from_panden
+from woonvoorraad.config import Config, default_config
+from woonvoorraad.sources.bag import _int_ids, release_memory
+from woonvoorraad.sources.eponline import LABEL_DTYPE
+from woonvoorraad.stock import kentallen
+from woonvoorraad.stock.woningtype import (
+    EENGEZINS,
+    WONINGTYPE_DTYPE,
+    parallel_map,
+    woningtype_from_panden,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -282,14 +287,14 @@ def dwellings_from_bag(
     Parameters
     ----------
     panden
-        Canonical ``panden`` (:func:`woonvoorraad.bag.read_panden`).
+        Canonical ``panden`` (:func:`woonvoorraad.sources.bag.read_panden`).
     vbo
-        Canonical ``verblijfsobjecten`` (:func:`woonvoorraad.bag.read_verblijfsobjecten`),
+        Canonical ``verblijfsobjecten`` (:func:`woonvoorraad.sources.bag.read_verblijfsobjecten`),
         all uses — non-residential units matter for the neighbour rule.
     buurten
         Buurten with ``buurtcode``, ``wijkcode``, ``gemeentecode`` and polygons.
     labels
-        Registered labels (:func:`woonvoorraad.eponline.read_ep_online`), optional.
+        Registered labels (:func:`woonvoorraad.sources.eponline.read_ep_online`), optional.
     config
         Effective configuration (default: the packaged defaults).
 
@@ -326,7 +331,7 @@ class PandStage:
     bouwjaar
         Per unit: the oldest build year of its panden (NaN when unknown).
     type_code
-        Per pand: woningtype code in :data:`woonvoorraad.woningtype.WONINGTYPE_DTYPE`
+        Per pand: woningtype code in :data:`woonvoorraad.stock.woningtype.WONINGTYPE_DTYPE`
         (-1 for panden without a dwelling type).
     pand_ids
         The pand ids (Arrow strings), for the ``pand_id`` column.
@@ -584,7 +589,7 @@ def check_label_match(labels: pd.DataFrame, *, n_registered: int, n_dwellings: i
     dwelling then silently gets an estimated label. It is reported when none, or fewer than
     :data:`MIN_LABEL_SHARE` of the dwellings, have a registered label while the file has
     rows. The file name and its number of rows come from ``labels.attrs`` as set by
-    :func:`woonvoorraad.eponline.read_ep_online` (which may have filtered the rows already).
+    :func:`woonvoorraad.sources.eponline.read_ep_online` (which may have filtered the rows already).
 
     Returns
     -------

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from .cbs import STATISTICS
-from .config import Config, default_config
+from woonvoorraad.config import Config, default_config
+from woonvoorraad.sources.cbs import STATISTICS
 
 logger = logging.getLogger(__name__)
 
@@ -231,11 +231,11 @@ def buurt_indicators(
     Parameters
     ----------
     dwellings
-        Dwelling table (:func:`woonvoorraad.dwellings.dwellings_from_bag`).
+        Dwelling table (:func:`woonvoorraad.stock.dwellings.dwellings_from_bag`).
     buurten
-        Canonical buurten with CBS statistics (:func:`woonvoorraad.cbs.read_buurten`).
+        Canonical buurten with CBS statistics (:func:`woonvoorraad.sources.cbs.read_buurten`).
     trends
-        Optional per-buurt trends (:func:`woonvoorraad.cbs.trends`), indexed by buurtcode.
+        Optional per-buurt trends (:func:`woonvoorraad.sources.cbs.trends`), indexed by buurtcode.
     config
         Effective configuration.
 

@@ -42,7 +42,15 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from .reports import SCORES, fmt_euro, fmt_getal, fmt_pct, fmt_score, is_missing, kolom
+from woonvoorraad.report.reports import (
+    SCORES,
+    fmt_euro,
+    fmt_getal,
+    fmt_pct,
+    fmt_score,
+    is_missing,
+    kolom,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -514,7 +522,7 @@ def typologie_profielen(
     ----------
     profielen
         One row per cluster with ``cluster``, ``naam``, ``n_buurten`` and ``<kenmerk>_z``
-        columns (:attr:`woonvoorraad.typologie.TypologieResultaat.profielen`).
+        columns (:attr:`woonvoorraad.classify.typologie.TypologieResultaat.profielen`).
     kenmerken
         Features to show (default: every ``*_z`` column).
     markeer

@@ -41,8 +41,8 @@ import pyarrow.compute as pc
 import pyogrio
 import shapely
 
-from . import _validate
-from ._errors import InputError
+from woonvoorraad import _validate
+from woonvoorraad.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def detect_layout(path: str | Path) -> Layout:
 
 
 def _missing_link_error(path: Path, fields: set[str]) -> InputError:
-    from ._errors import MissingColumnError
+    from woonvoorraad.errors import MissingColumnError
 
     return MissingColumnError(
         f"layer {VBO_LAYER!r} has no link to its pand: expected one of 'pand_identificatie' "

@@ -24,8 +24,8 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from ._errors import ConfigError
-from .scores import beleidswaarde
+from woonvoorraad.classify.scores import beleidswaarde
+from woonvoorraad.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -57,8 +57,8 @@ from jinja2 import Template
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from ._io import write_text_atomic
-from .reports import SCORES, fmt_waarde, is_missing, kolom
+from woonvoorraad._io import write_text_atomic
+from woonvoorraad.report.reports import SCORES, fmt_waarde, is_missing, kolom
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class Indicator:
     label
         Dutch label (layer control, legend, tooltip).
     formaat
-        Value format (see :data:`woonvoorraad.reports.FORMATEN`); ``tekst`` is categorical.
+        Value format (see :data:`woonvoorraad.report.reports.FORMATEN`); ``tekst`` is categorical.
     cmap
         Matplotlib colour map.
     schema

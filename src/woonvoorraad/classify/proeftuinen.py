@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import ConfigError, InputError
-from .scores import SCORE_LABELS, SCORES
+from woonvoorraad.classify.scores import SCORE_LABELS, SCORES
+from woonvoorraad.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -420,8 +420,8 @@ def kies_proeftuinen(
     Parameters
     ----------
     buurten
-        Scored buurten (the output of :func:`woonvoorraad.scores.bereken_scores` joined to the
-        canonical ``buurten``).
+        Scored buurten (the output of :func:`woonvoorraad.classify.scores.bereken_scores`
+        joined to the canonical ``buurten``).
     config
         Effective configuration (``[proeftuin]``).
     dwellings

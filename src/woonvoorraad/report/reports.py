@@ -47,9 +47,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._errors import InputError, WoonvoorraadError
-from ._io import FolderLock, remove_temp_files, write_json_atomic, write_text_atomic
+from woonvoorraad import __version__
+from woonvoorraad._io import FolderLock, remove_temp_files, write_json_atomic, write_text_atomic
+from woonvoorraad.errors import InputError, WoonvoorraadError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -405,7 +405,7 @@ KOLOMMEN: dict[str, Kolom] = {k.naam: k for k in (
     _k("kosten_c_max", "Kosten naar label C (max.)", "euro_kort", "Reds"),
 )}
 
-#: The five scores in reporting order (the names used by :mod:`woonvoorraad.scores`).
+#: The five scores in reporting order (the names used by :mod:`woonvoorraad.classify.scores`).
 SCORES: tuple[str, ...] = ("energiebehoefte", "levensloopbehoefte", "financiele_ruimte",
                            "doelgroepconcentratie", "demografische_druk")
 
@@ -725,7 +725,7 @@ def write_polygons_by_gemeente(processed_dir: str | Path, out: str | Path) -> Pa
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ._io import atomic_path
+    from woonvoorraad._io import atomic_path
 
     folder = Path(processed_dir)
     src = folder / "analyse_buurten.parquet"
@@ -782,7 +782,7 @@ def _write_polygons_apart(processed_dir: Path, out: Path) -> None:
     A plain ``python -c`` child (not multiprocessing, which re-imports the caller's
     ``__main__``); if it fails, the file is written in this process instead.
     """
-    code = ("import sys; from woonvoorraad.reports import write_polygons_by_gemeente as w; "
+    code = ("import sys; from woonvoorraad.report.reports import write_polygons_by_gemeente as w; "
             "w(sys.argv[1], sys.argv[2])")
     done = subprocess.run([sys.executable, "-c", code, str(processed_dir), str(out)],
                           capture_output=True, text=True, env=_worker_env(), check=False)
@@ -863,8 +863,9 @@ def demo_build(data_dir: str | Path | None = None, *, scale: float = 1.0,
     pathlib.Path
         The build folder (``<data_dir>/processed/demo``).
     """
-    from . import datasets, settings
-    from .pipeline import build
+    from woonvoorraad import settings
+    from woonvoorraad.demo import region as datasets
+    from woonvoorraad.pipeline import build
 
     root = Path(data_dir) if data_dir is not None else Path(settings.data_dir)
     out = root / "processed" / "demo"
@@ -1144,7 +1145,7 @@ def _p(text: str) -> str:
 
 def figuur(fig: Figure, *, alt: str, bijschrift: str | None = None, dpi: int = 130) -> Html:
     """Embed a matplotlib figure as a PNG data URI (self-contained HTML)."""
-    from .charts import fig_to_png
+    from woonvoorraad.report.charts import fig_to_png
 
     data = base64.b64encode(fig_to_png(fig, dpi=dpi)).decode("ascii")
     cap = f"<figcaption>{esc(bijschrift)}</figcaption>" if bijschrift else ""
@@ -1386,8 +1387,8 @@ def sectie_doelgroep(run: Run, code: str, *, max_rijen: int = 15) -> Html:
 
 def grafiek_bouwjaar(run: Run, code: str) -> Html:
     """Build-year distribution of the gemeente against the whole build."""
-    from .charts import bouwjaar_verdeling
-    from .charts import niet_beschikbaar as nb_fig
+    from woonvoorraad.report.charts import bouwjaar_verdeling
+    from woonvoorraad.report.charts import niet_beschikbaar as nb_fig
 
     naam = run.gemeentenaam(code)
     eigen = run.dwellings(code, ["bouwjaar"])
@@ -1436,8 +1437,8 @@ def sectie_labels(run: Run, code: str, *, max_rijen: int = 10) -> Html:
 
 def grafiek_labels(run: Run, code: str) -> Html:
     """Label distribution of the gemeente (registered vs estimated)."""
-    from .charts import label_verdeling
-    from .charts import niet_beschikbaar as nb_fig
+    from woonvoorraad.report.charts import label_verdeling
+    from woonvoorraad.report.charts import niet_beschikbaar as nb_fig
 
     naam = run.gemeentenaam(code)
     w = run.dwellings(code, ["energielabel", "label_bron"])
@@ -1498,7 +1499,7 @@ def sectie_scores(run: Run, code: str) -> Html:
 
 def grafiek_woz_inkomen(run: Run, code: str) -> Html:
     """WOZ value against income per buurt, the gemeente highlighted."""
-    from .charts import woz_inkomen
+    from woonvoorraad.report.charts import woz_inkomen
 
     naam = run.gemeentenaam(code)
     eigen = run.buurten_van(code)
@@ -1582,7 +1583,7 @@ def sectie_proeftuinen(run: Run, code: str, *, max_kandidaten: int = 5) -> Html:
 
 def grafiek_scoreprofiel(run: Run, code: str, *, max_kandidaten: int = 5) -> Html:
     """Score profile of the gemeente's candidates."""
-    from .charts import score_profiel
+    from woonvoorraad.report.charts import score_profiel
 
     k = kandidaten(run, code)
     if k is None or k.empty:
@@ -1667,7 +1668,7 @@ def sectie_kosten(run: Run, code: str, *, max_rijen: int = 10) -> Html:
 
 def grafiek_kosten(run: Run, code: str) -> Html:
     """Cost range per buurt."""
-    from .charts import kosten_bandbreedte
+    from woonvoorraad.report.charts import kosten_bandbreedte
 
     kb = run.tabel("kosten_buurt")
     if kb is None:
@@ -1719,7 +1720,7 @@ def sectie_typologie(run: Run, code: str) -> Html:
 
 def grafiek_typologie(run: Run, code: str) -> Html:
     """Z-score profiles of the buurt types, those in the gemeente marked."""
-    from .charts import typologie_profielen
+    from woonvoorraad.report.charts import typologie_profielen
 
     prof = run.tabel("typologie_profielen")
     if prof is None:
@@ -1731,7 +1732,7 @@ def grafiek_typologie(run: Run, code: str) -> Html:
 
 def kaart(run: Run, code: str, *, offline: bool = True) -> Any:
     """The folium map of gemeente ``code`` (indicators, candidates outlined)."""
-    from .maps import map_from_buurten
+    from woonvoorraad.report.maps import map_from_buurten
 
     b = run.buurten_van(code)
     kb = kandidaat_buurten(run, code).rename(columns={"naam": "eenheid_naam"})
@@ -1745,7 +1746,7 @@ def kaart(run: Run, code: str, *, offline: bool = True) -> Any:
 def sectie_kaart(run: Run, code: str, *, kaart_bestand: str = "", offline: bool = True,
                  hoogte: int = 640) -> Html:
     """The interactive map embedded in the report, with a link to the standalone file."""
-    from .maps import map_iframe
+    from woonvoorraad.report.maps import map_iframe
 
     m = kaart(run, code, offline=offline)
     uitleg = ("Kies rechtsboven de indicator waarmee de buurten gekleurd worden; beweeg over "
@@ -2016,7 +2017,7 @@ def default_template() -> Path:
     """
     env = os.environ.get("WOONVOORRAAD_TEMPLATE")
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2] / "notebooks" / "templates"
+    candidates.append(Path(__file__).resolve().parents[3] / "notebooks" / "templates"
                       / "gemeente_rapport.ipynb")
     candidates += [Path(base) / "share" / "woonvoorraad" / "templates" / "gemeente_rapport.ipynb"
                    for base in _install_data_dirs()]
@@ -2115,7 +2116,7 @@ def _select(run: Run, gemeenten: Sequence[str] | str | None,
         if gemeenten.lower() in ("all", "alle"):
             gemeenten = None
         else:
-            from .gemeenten import REGIONS
+            from woonvoorraad.sources.gemeenten import REGIONS
 
             if gemeenten.lower() in REGIONS and region is None:
                 region, gemeenten = gemeenten, None
@@ -2123,7 +2124,7 @@ def _select(run: Run, gemeenten: Sequence[str] | str | None,
                 gemeenten = [gemeenten]
     codes: list[str] = []
     if region is not None:
-        from .gemeenten import gemeenten_from_region
+        from woonvoorraad.sources.gemeenten import gemeenten_from_region
 
         wanted = [g.code for g in gemeenten_from_region(region)]
         have = set(run.gemeenten()["gemeentecode"])
@@ -2159,7 +2160,7 @@ def _worker_env() -> dict[str, str]:
     The reports never download anything, so the EP-Online API key (and anything else that
     looks like a key or token) is not passed on: a notebook can then never print it.
     """
-    from . import settings
+    from woonvoorraad import settings
 
     secret = re.compile(r"(?i)(api[-_]?key|token|secret|password|passwd|credential)")
     env = {k: v for k, v in os.environ.items()
@@ -2330,7 +2331,7 @@ def _attempt(job: dict[str, Any], *, timeout: float, log_path: Path, attempt: in
     result_file = log_path.with_suffix(f".result{attempt}.json")
     result_file.unlink(missing_ok=True)
     write_json_atomic(job_file, {**job, "result": str(result_file)})
-    cmd = [sys.executable, "-m", "woonvoorraad.reports", "--worker", str(job_file)]
+    cmd = [sys.executable, "-m", "woonvoorraad.report.reports", "--worker", str(job_file)]
     try:
         with log_path.open("a", encoding="utf-8") as log:
             with control.start_lock:
@@ -2539,7 +2540,7 @@ def render_reports(
 ) -> RunResult:
     """Render one report and one map per gemeente, each in its own process.
 
-    Every gemeente runs in a separate worker process (``python -m woonvoorraad.reports
+    Every gemeente runs in a separate worker process (``python -m woonvoorraad.report.reports
     --worker``) that writes the standalone map, executes the template with papermill in its
     own kernel and exports HTML without code cells. At most ``workers`` run at once. A report
     that fails or exceeds ``timeout`` is retried ``retries`` times; a gemeente that still fails
@@ -2554,7 +2555,7 @@ def render_reports(
         Codes or names of gemeenten of the build, ``"all"``, or a region preset name; None:
         all gemeenten of the build.
     region
-        Region preset (:data:`woonvoorraad.gemeenten.REGIONS`); its gemeenten must be in
+        Region preset (:data:`woonvoorraad.sources.gemeenten.REGIONS`); its gemeenten must be in
         the build.
     out_dir
         Report folder; default ``reports/<region or build folder name>``.
@@ -2803,7 +2804,7 @@ def _publish_notebook(tmp: Path, final: Path) -> None:
 
 def _worker(job_file: str | Path) -> int:
     """Render the map and the report of one gemeente; write a result JSON. Exit code 0 = ok."""
-    from ._log import configure_logging
+    from woonvoorraad._log import configure_logging
 
     configure_logging(0)
     logging.getLogger("papermill").setLevel(logging.INFO)
@@ -2813,7 +2814,7 @@ def _worker(job_file: str | Path) -> int:
     t0 = time.perf_counter()
     _limit_memory(job.get("memory_limit_mb"))
     try:
-        from .maps import save_map
+        from woonvoorraad.report.maps import save_map
 
         check_build_snapshot(job["data_dir"], job.get("build_snapshot"))
         # this process and the kernel it starts read the polygons of this gemeente only
@@ -2916,7 +2917,7 @@ def _parse_param(text: str) -> tuple[str, Any]:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from . import settings
+    from woonvoorraad import settings
 
     data = args.data or Path(settings.data_dir) / "processed" / "demo"
     if args.all and (args.gemeente or args.region):
@@ -2931,7 +2932,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         kernel_name=args.kernel, template=args.template, parameters=dict(args.param),
         offline=not args.cdn, memory_limit_mb=args.memory_limit,
     )
-    from ._text import printable
+    from woonvoorraad._text import printable
 
     for st in result.reports:  # names and errors come from the data: no control characters
         mark = "ok " if st.status == "ok" else "FOUT"
@@ -2947,7 +2948,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def register_cli(subparsers: Any) -> None:
     """Add the ``report`` subcommand to the ``woonvoorraad`` command."""
-    from .cli import _add_common
+    from woonvoorraad.cli import _add_common
 
     p = subparsers.add_parser(
         "report", help="render a Dutch HTML report and map per gemeente",
@@ -2986,7 +2987,7 @@ def register_cli(subparsers: Any) -> None:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m woonvoorraad.reports")
+    parser = argparse.ArgumentParser(prog="python -m woonvoorraad.report.reports")
     parser.add_argument("--worker", metavar="JOB", required=True,
                         help="render one report from a job file (used by render_reports)")
     args = parser.parse_args(argv)

@@ -5,7 +5,7 @@ its name (``Emmen``), case-insensitively. The six gemeenten of the Regio Deal Zu
 Oost-Drenthe are built in, so the region preset works offline; any other gemeente is looked up
 in the list of the PDOK CBS wijken-en-buurten OGC API ``gemeenten`` collection (downloaded once
 through the HTTP cache). A name that is not found raises
-:class:`~woonvoorraad._errors.GemeenteNotFoundError` listing the closest names.
+:class:`~woonvoorraad.errors.GemeenteNotFoundError` listing the closest names.
 
 Region presets are versioned because the Regio Deal changed: the first deal (2019–2023) had six
 gemeenten; the second, signed 1 November 2023, has five (Aa en Hunze is not part of it).
@@ -22,8 +22,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import _http, settings
-from ._errors import DownloadError, GemeenteNotFoundError, OfflineError
+from woonvoorraad import settings
+from woonvoorraad.errors import DownloadError, GemeenteNotFoundError, OfflineError
+from woonvoorraad.sources import _http
 
 logger = logging.getLogger(__name__)
 

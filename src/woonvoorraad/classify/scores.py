@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import ConfigError, InputError
+from woonvoorraad.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
 

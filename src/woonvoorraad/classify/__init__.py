@@ -1,0 +1,1 @@
+"""Stage 3: scores, proeftuin candidates, instruments, costs and typology."""

@@ -1,0 +1,1 @@
+"""Stage 1: read and fetch the open data (BAG, CBS, EP-Online)."""

@@ -1,0 +1,1 @@
+"""Stage 2: the dwelling stock: dwellings, woningtype, indicators per buurt."""
