@@ -11,7 +11,7 @@ gemeenten are broken on purpose:
 * ``GM9993`` "Geheugenvreter": one buurt with a boundary of ``--hog-vertices`` vertices (the
   map needs far more memory than any other report and exceeds the cap).
 
-Then ``woonvoorraad.report.reports.render_reports`` renders them with ``--workers`` processes, each
+Then ``woonvoorraad.report.render.render_reports`` renders them with ``--workers`` processes, each
 worker and its kernel under an address-space limit (``RLIMIT_AS``, ``--memory-limit`` MiB).
 Measured: wall time, time per report, peak RSS per worker and per kernel (from ``run.json``),
 the peak total RSS of all report processes together (sampled every 0.5 s), and which reports
@@ -140,7 +140,7 @@ def make_folder(out: Path, *, hog_vertices: int) -> dict[str, Any]:
     gdf = pd.concat([gdf, *extra], ignore_index=True)
     out.mkdir(parents=True, exist_ok=True)
     gdf.to_parquet(out / "buurten.parquet", index=False)
-    for name in ("dwellings.parquet", "analyse_buurten.parquet", "proeftuinen.csv"):
+    for name in ("dwellings.parquet", "proeftuinen.csv"):
         (out / name).unlink(missing_ok=True)
     manifest = {**manifest, "outputs": [], "data_notice": "SYNTHETISCHE DEMODATA - "
                 "nationale belastingstest, fictieve gemeenten",
@@ -205,7 +205,8 @@ def _stratified(per_gem: pd.Series, n: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from woonvoorraad.report.reports import load_run, render_reports
+    from woonvoorraad.report.render import render_reports
+    from woonvoorraad.report.run import load_run
 
     folder = DATA / "processed"
     t0 = time.perf_counter()
@@ -215,7 +216,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         made = json.loads((DATA / "made.json").read_text())
     (DATA / "made.json").write_text(json.dumps(made, indent=2) + "\n")
     t_make = time.perf_counter() - t0
-    run_ = load_run(folder, geometry_for="-")
+    run_ = load_run(folder, polygons=False)
     per_gem = run_.buurten.groupby("gemeentecode").size()
     normal = per_gem.drop(list(BROKEN))
     codes = list(normal.index) if args.sample is None else _stratified(normal, args.sample)
@@ -241,7 +242,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 timeout=args.timeout, retries=args.retries,
                                 memory_limit_mb=args.memory_limit)
         wall = time.perf_counter() - t1
-    from woonvoorraad.report.reports import ReportStatus
+    from woonvoorraad.report.render import ReportStatus
 
     fields = set(ReportStatus.__dataclass_fields__)
     statuses = [ReportStatus(**{k: v for k, v in r.items() if k in fields}) for r in earlier]

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from woonvoorraad.config import default_config
-from woonvoorraad.stock.kentallen import pbl_kentallen
+from woonvoorraad.stock.kentallen import read_pbl_kentallen
 
 NOT_EXISTING = ["Verblijfsobject ingetrokken", "Niet gerealiseerd verblijfsobject",
                 "Verblijfsobject ten onrechte opgevoerd"]
@@ -136,7 +136,7 @@ def reference_build(bag_path: str | Path, buurten_path: str | Path, out: str | P
     dwell = dwell.merge(panden[["woningtype"]], left_on="pand", right_index=True, how="left")
     dwell["naoorlogs"] = dwell["bouwjaar"].between(per["naoorlogs_start"], per["naoorlogs_end"])
     dwell["bouwperiode"] = pd.cut(dwell["bouwjaar"], PERIOD_EDGES, labels=PERIOD_LABELS)
-    defaults = pbl_kentallen()[["woningtype", "pbl_periode", "default_label"]]
+    defaults = read_pbl_kentallen()[["woningtype", "pbl_periode", "default_label"]]
     dwell = dwell.merge(defaults, left_on=["woningtype", "bouwperiode"],
                         right_on=["woningtype", "pbl_periode"], how="left")
     dwell = dwell.rename(columns={"default_label": "energielabel"})

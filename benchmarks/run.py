@@ -473,7 +473,8 @@ def bench_reports(scale: float, n: int, *, work: Path, seed: int,
     HTML export). ``national`` (a national build folder) adds the time a report needs to
     load its data from the national outputs.
     """
-    from woonvoorraad.report.reports import load_run, render_reports
+    from woonvoorraad.report.render import render_reports
+    from woonvoorraad.report.run import load_run
 
     meta = generate.generate(scale, seed=seed)
     out = work / f"reports-{scale:g}"
@@ -511,7 +512,7 @@ def bench_reports(scale: float, n: int, *, work: Path, seed: int,
         nat = load_run(national)
         code = sorted(nat.gemeenten()["gemeentecode"].astype(str))[0]
         t0 = time.perf_counter()
-        load_run(national).buurten_van(code)
+        load_run(national).select_buurten(code)
         t1 = time.perf_counter()
         d = nat.dwellings(code, columns=["bouwjaar", "woningtype", "energielabel"])
         t2 = time.perf_counter()

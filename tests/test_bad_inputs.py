@@ -31,12 +31,15 @@ from woonvoorraad.errors import (
     CRSError,
     DownloadError,
     EmptyInputError,
+    HTTPStatusError,
     InputError,
     MissingColumnError,
     MissingLayerError,
     UnsafeArchiveError,
 )
-from woonvoorraad.sources import bag, cbs, eponline, fetch
+from woonvoorraad.sources import _http, bag, cbs, eponline, pdok
+from woonvoorraad.sources._fetchjob import FetchJob
+from woonvoorraad.sources.gemeenten import Gemeente
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -486,9 +489,9 @@ def test_geojson_page(name: str, outcome: str, n_rows: int, n_without_geometry: 
     url = "https://api.pdok.nl/kadaster/bag/ogc/v2/collections/pand/items"
     if outcome != "ok":
         with pytest.raises(DownloadError, match=re.escape(outcome)):
-            fetch._gdf(fetch.page_features(page, url), url=url)
+            pdok.build_feature_frame(pdok.read_page_features(page, url), url=url)
         return
-    gdf = fetch._gdf(fetch.page_features(page, url), url=url)
+    gdf = pdok.build_feature_frame(pdok.read_page_features(page, url), url=url)
     assert len(gdf) == n_rows
     missing = gdf.geometry.isna() | gdf.geometry.is_empty
     assert int(missing.sum()) == n_without_geometry
@@ -522,14 +525,14 @@ def test_bag_from_api_survives_hostile_pages(monkeypatch: pytest.MonkeyPatch,
         yield from (vbo_page,) if "verblijfsobject" in url else pages
 
     def no_single_pand(*_: Any, **__: Any) -> Any:
-        raise fetch.HTTPStatusError("gone", status=404)
+        raise HTTPStatusError("gone", status=404)
 
-    monkeypatch.setattr(fetch._http, "iter_pages", fake_pages)
-    monkeypatch.setattr(fetch._http, "get_json", no_single_pand)
-    ctx = fetch._Ctx(gemeente=fetch.Gemeente("GM9901", "Testdorp"), year=2024, root=tmp_path,
+    monkeypatch.setattr(_http, "iter_pages", fake_pages)
+    monkeypatch.setattr(_http, "get_json", no_single_pand)
+    ctx = FetchJob(gemeente=Gemeente("GM9901", "Testdorp"), year=2024, root=tmp_path,
                      refresh=False)
     boundary = shapely.box(249_000, 529_000, 252_000, 532_000)
-    panden, vbo, info = fetch._bag_from_api(ctx, boundary)
+    panden, vbo, info = pdok.download_bag(ctx, boundary)
     assert vbo["identificatie"].tolist() == ["0000010000000001"]
     assert panden.geometry.is_valid.all() and len(panden) >= 1
     assert info["dropped"]["verblijfsobject_without_geometry"] == 1

@@ -18,7 +18,7 @@ from woonvoorraad.errors import (
     MissingColumnError,
     MissingLayerError,
 )
-from woonvoorraad.sources import bag
+from woonvoorraad.sources import _bag_ids, bag
 
 
 def test_bag_light_layout(tiny_bag_light: Path) -> None:
@@ -106,7 +106,7 @@ def test_ogc_layout_resolves_pand_href(tmp_path: Path) -> None:
 def test_normalise_ids() -> None:
     s = pd.Series(["NL.IMBAG.Pand.0518100000212345", "518100000212346",
                    "NL.IMBAG.Pand.0518100000000001,NL.IMBAG.Pand.0518100000000002", None])
-    assert bag.normalise_ids(s).tolist() == [
+    assert _bag_ids.normalise_ids(s).tolist() == [
         "0518100000212345", "0518100000212346", "0518100000000001,0518100000000002", None]
 
 

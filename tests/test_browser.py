@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from woonvoorraad.report import reports
+from woonvoorraad.demo import build_demo
+from woonvoorraad.report.render import render_reports
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
@@ -26,8 +27,8 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_json = out / "run.json"
     if run_json.is_file() and json.loads(run_json.read_text())["status"] == "ok":
         return out
-    data = reports.demo_build(tmp_path_factory.getbasetemp() / "woonvoorraad-demo", scale=0.1)
-    result = reports.render_reports(data, out_dir=out, workers=2, timeout=300)
+    data = build_demo(tmp_path_factory.getbasetemp() / "woonvoorraad-demo", scale=0.1)
+    result = render_reports(data, out_dir=out, workers=2, timeout=300)
     assert result.ok, [(r.gemeentecode, r.error) for r in result.failed]
     return out
 

@@ -57,14 +57,14 @@ def all_charts(woningen: pd.DataFrame, buurten: pd.DataFrame) -> dict[str, Calla
     kosten = pd.DataFrame({"buurtnaam": ["A", "B", "C"], "kosten_b_min": [1e6, 2e6, 0.0],
                            "kosten_b_max": [3e6, 2.5e6, 0.0]})
     return {
-        "bouwjaar": lambda: charts.bouwjaar_verdeling(woningen["bouwjaar"],
+        "bouwjaar": lambda: charts.plot_bouwjaar(woningen["bouwjaar"],
                                                       vergelijking=woningen["bouwjaar"][::2]),
-        "labels": lambda: charts.label_verdeling(woningen, synthetisch=True),
-        "scores": lambda: charts.score_profiel(buurten.head(4)),
-        "woz": lambda: charts.woz_inkomen(buurten, gemeentecode="GM0001",
+        "labels": lambda: charts.plot_labels(woningen, synthetisch=True),
+        "scores": lambda: charts.plot_score_profile(buurten.head(4)),
+        "woz": lambda: charts.plot_woz_inkomen(buurten, gemeentecode="GM0001",
                                           kandidaten=["BU00010001"], woz_grens=250_000),
-        "typologie": lambda: charts.typologie_profielen(profielen, markeer=[2]),
-        "kosten": lambda: charts.kosten_bandbreedte(kosten),
+        "typologie": lambda: charts.plot_typologie(profielen, markeer=[2]),
+        "kosten": lambda: charts.plot_costs(kosten),
     }
 
 
@@ -93,25 +93,25 @@ def test_dutch_labels_and_number_formats(woningen: pd.DataFrame, buurten: pd.Dat
     assert "SYNTHETISCHE DEMODATA" in t and "%" in t and "," in t
     assert "€ 250.000" in texts(figs["woz"])
     t = texts(figs["scores"])
-    assert "n.b." in texts(charts.score_profiel(buurten.iloc[2:5])) and "Energiebehoefte" in t
+    assert "n.b." in texts(charts.plot_score_profile(buurten.iloc[2:5])) and "Energiebehoefte" in t
     assert "► 2. jong (20)" in texts(figs["typologie"])
     assert "mln" in texts(figs["kosten"])
 
 
 def test_missing_data_gives_a_clear_figure(buurten: pd.DataFrame) -> None:
     cases = [
-        charts.bouwjaar_verdeling(pd.Series([np.nan, np.nan])),
-        charts.label_verdeling(pd.DataFrame(columns=["energielabel", "label_bron"])),
-        charts.score_profiel(pd.DataFrame()),
-        charts.woz_inkomen(buurten.assign(woz_gemiddeld=np.nan)),
-        charts.woz_inkomen(buurten.drop(columns="inkomen_per_inwoner")),
-        charts.typologie_profielen(pd.DataFrame()),
-        charts.kosten_bandbreedte(pd.DataFrame({"kosten_b_min": [0.0], "kosten_b_max": [0.0]})),
+        charts.plot_bouwjaar(pd.Series([np.nan, np.nan])),
+        charts.plot_labels(pd.DataFrame(columns=["energielabel", "label_bron"])),
+        charts.plot_score_profile(pd.DataFrame()),
+        charts.plot_woz_inkomen(buurten.assign(woz_gemiddeld=np.nan)),
+        charts.plot_woz_inkomen(buurten.drop(columns="inkomen_per_inwoner")),
+        charts.plot_typologie(pd.DataFrame()),
+        charts.plot_costs(pd.DataFrame({"kosten_b_min": [0.0], "kosten_b_max": [0.0]})),
     ]
     for fig in cases:
         assert "Niet beschikbaar" in texts(fig)
 
 
 def test_label_classes() -> None:
-    assert [charts._label_klasse(x) for x in ("A++++", "a", "G", None, "", "X")] == [
+    assert [charts._label_class(x) for x in ("A++++", "a", "G", None, "", "X")] == [
         "A+ of beter", "A", "G", "onbekend", "onbekend", "onbekend"]

@@ -72,7 +72,7 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert [i["role"] for i in manifest["inputs"]] == ["bag", "buurten", "labels", "cbs", "cbs"]
     assert manifest["inputs"][0]["layout"] == "bag-light"
     assert 0.3 < manifest["summary"]["label_dekking"] < 0.7
-    buurten = pd.read_parquet(out / "analyse_buurten.parquet")
+    buurten = pd.read_parquet(out / "buurten.parquet")
     assert buurten["trend_inwoners"].notna().any()
     assert buurten["gemeentecode"].str.startswith("GM99").all()  # fictional codes only
     candidates = pd.read_csv(out / "proeftuinen.csv")

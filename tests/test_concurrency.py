@@ -23,14 +23,14 @@ from typing import Any
 
 import pytest
 
+from _testserver import ReplayServer, fast_io, no_internet, replay_settings
 from test_crash_safety import ENV, check_folder, debris, visible
-from woonvoorraad import _io
+from woonvoorraad import _io, settings
 from woonvoorraad._io import FolderLock, OutputTransaction, check_not_locked
-from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
 from woonvoorraad.cli import main
 from woonvoorraad.errors import OutputLockedError
-from woonvoorraad.report.reports import REPORT_LOCK_NAME
-from woonvoorraad.sources import _http
+from woonvoorraad.report.render import REPORT_LOCK_NAME
+from woonvoorraad.sources import _cache, _http
 
 HTTP_DATA = Path(__file__).parent / "data" / "http"
 ZIP = "/blob/ep-online/v20250101_v4_csv.zip"
@@ -201,7 +201,7 @@ def test_concurrent_downloads_of_one_file_fetch_it_once(srv: ReplayServer) -> No
         paths = list(pool.map(get, range(4)))
     assert len(set(paths)) == 1
     assert srv.hits[ZIP] == 1
-    report = _http.verify_cache()
+    report = _cache.verify_cache()
     assert len(report["ok"]) == 1 and not report["corrupt"] and not report["orphans"]
     assert not report["partials"]
 
@@ -219,9 +219,9 @@ def test_concurrent_requests_leave_one_verified_cache_entry(srv: ReplayServer) -
     with ThreadPoolExecutor(4) as pool:
         docs = list(pool.map(get, range(4)))
     assert all(d == docs[0] for d in docs)
-    report = _http.verify_cache()
+    report = _cache.verify_cache()
     assert len(report["ok"]) == 1 and not report["corrupt"] and not report["orphans"]
-    index = (Path(_http.settings.resolved_cache_dir()) / _http.INDEX_NAME).read_text()
+    index = (Path(settings.resolved_cache_dir()) / _cache.INDEX_NAME).read_text()
     lines = [json.loads(line) for line in index.splitlines()]
     assert lines and all(rec["sha256"] == lines[0]["sha256"] for rec in lines)
 
@@ -243,50 +243,43 @@ def test_report_workers_read_only_their_gemeentes_polygons(demo_inputs: dict[str
                                                            tmp_path: Path) -> None:
     import inspect
 
-    from woonvoorraad.report import reports
+    from woonvoorraad.report import sections
+    from woonvoorraad.report.run import load_run
 
     processed = tmp_path / "processed"
     assert main(_build_args(demo_inputs, processed, analyse=True)) == 0
-    full = reports.load_run(processed)
-    polygons = reports.write_polygons_by_gemeente(processed, tmp_path / "vlakken.parquet")
-    import pyarrow.parquet as pq
-
-    meta = pq.ParquetFile(polygons).metadata
-    n_gem = full.buurten["gemeentecode"].nunique()
-    assert meta.num_row_groups == n_gem  # one row group per gemeente: a filter reads one
+    full = load_run(processed)
     for code in full.buurten["gemeentecode"].unique():
-        for source in (polygons, None):
-            lean = reports.load_run(processed, geometry_for=code, polygons=source)
-            mine = lean.buurten["gemeentecode"] == code
-            assert lean.buurten.geometry[~mine].isna().all()
-            assert lean.buurten.geometry[mine].geom_equals(full.buurten.geometry[mine]).all()
-            assert lean.buurten.crs == full.buurten.crs
-            assert lean.buurten.drop(columns="geometry").equals(
-                full.buurten.drop(columns="geometry"))
+        lean = load_run(processed, gemeente=code)
+        mine = lean.buurten["gemeentecode"] == code
+        assert lean.buurten.geometry[~mine].isna().all()
+        assert lean.buurten.geometry[mine].geom_equals(full.buurten.geometry[mine]).all()
+        assert lean.buurten.crs == full.buurten.crs
+        assert lean.buurten.drop(columns="geometry").equals(
+            full.buurten.drop(columns="geometry"))
         # every section but the map renders the same from the lean run
-        lean = reports.load_run(processed, geometry_for=code, polygons=polygons)
-        for name in sorted(n for n in dir(reports) if n.startswith("sectie_")
-                           and n != "sectie_kaart"):
-            func = getattr(reports, name)
+        for name in sorted(n for n in dir(sections) if n.startswith("section_")
+                           and n != "section_kaart"):
+            func = getattr(sections, name)
             args = (full, code) if "code" in inspect.signature(func).parameters else (full,)
             lean_args = (lean, *args[1:])
             assert str(func(*lean_args)) == str(func(*args)), name
-    assert not reports.load_run(processed, geometry_for="-").buurten.geometry.notna().any()
+    assert not load_run(processed, polygons=False).buurten.geometry.notna().any()
 
 
 def test_report_worker_notices_a_build_published_during_the_run(demo_inputs: dict[str, Path],
                                                                  tmp_path: Path) -> None:
     from woonvoorraad.errors import InputError
-    from woonvoorraad.report import reports
+    from woonvoorraad.report.run import check_build_snapshot, take_build_snapshot
 
     processed = tmp_path / "processed"
     assert main(_build_args(demo_inputs, processed)) == 0
-    snapshot = reports.build_snapshot(processed)
+    snapshot = take_build_snapshot(processed)
     assert set(snapshot) == {"manifest.json", "buurten.parquet"}
-    reports.check_build_snapshot(processed, snapshot)  # unchanged: fine
+    check_build_snapshot(processed, snapshot)  # unchanged: fine
     assert main(_build_args(demo_inputs, processed)) == 0  # another build publishes
     with pytest.raises(InputError, match="the build changed while its reports were being made"):
-        reports.check_build_snapshot(processed, snapshot)
+        check_build_snapshot(processed, snapshot)
 
 
 def test_report_runner_works_from_a_script_without_a_main_guard(demo_inputs: dict[str, Path],
@@ -305,7 +298,7 @@ def test_report_runner_works_from_a_script_without_a_main_guard(demo_inputs: dic
         "name": "woonvoorraad", "display_name": "woonvoorraad", "language": "python"}})
     template = tmp_path / "t.ipynb"
     nbformat.write(nb, str(template))
-    script = (f"from woonvoorraad.report.reports import render_reports\n"
+    script = (f"from woonvoorraad.report.render import render_reports\n"
               f"r = render_reports({str(processed)!r}, gemeenten='all', out_dir="
               f"{str(tmp_path / 'r')!r}, template={str(template)!r}, workers=2, retries=0)\n"
               f"print('OK', len(r.reports), r.ok)\n")
@@ -313,4 +306,3 @@ def test_report_runner_works_from_a_script_without_a_main_guard(demo_inputs: dic
                           env=ENV, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().startswith("OK") and done.stdout.strip().endswith("True")
-    assert not (tmp_path / "r" / ".buurtvlakken.parquet").exists()  # removed after the run

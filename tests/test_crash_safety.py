@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from woonvoorraad import _io, settings
-from woonvoorraad.sources import _http
+from woonvoorraad.sources import _cache
 
 ENV = {**os.environ, "WOONVOORRAAD_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
 SEED = 20261129
@@ -221,7 +221,7 @@ def _wait_for(proc: subprocess.Popen[bytes], condition: Any) -> None:
 
 def _expected_outputs(analyse: bool) -> set[str]:
     base = {"dwellings.parquet", "buurten.parquet", "build.log", "manifest.json"}
-    return base | ({"analyse_buurten.parquet", "proeftuinen.csv", "instrumenten.csv"}
+    return base | ({"proeftuinen.csv", "instrumenten.csv"}
                    if analyse else set())
 
 
@@ -316,15 +316,15 @@ def test_atomic_file_killed_while_writing_is_old_or_new(tmp_path: Path) -> None:
 _STORE = """
     import os, signal, sys
     from pathlib import Path
-    from woonvoorraad.sources import _http
+    from woonvoorraad.sources import _cache
     from woonvoorraad import settings
     settings.cache_dir = Path(sys.argv[1])
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    _http.write_json_atomic = die  # killed between the body and its sidecar
-    _http._store("pdok-bag", "ab" * 32, body=b'{"a": 1}', suffix=".json", meta={"url": "x"})
+    _cache.write_json_atomic = die  # killed between the body and its sidecar
+    _cache.store("pdok-bag", "ab" * 32, body=b'{"a": 1}', suffix=".json", meta={"url": "x"})
 """
 
 
@@ -334,22 +334,22 @@ def test_cache_entry_killed_between_body_and_sidecar(tmp_path: Path,
     done = _run(_STORE, str(cache))
     assert done.returncode == -signal.SIGKILL
     monkeypatch.setattr(settings, "cache_dir", cache)
-    assert _http.lookup("pdok-bag", "ab" * 32) is None  # never served half-stored
-    report = _http.verify_cache()
+    assert _cache.lookup("pdok-bag", "ab" * 32) is None  # never served half-stored
+    report = _cache.verify_cache()
     assert report["orphans"] and not report["ok"] and not report["corrupt"]
-    entry = _http._store("pdok-bag", "ab" * 32, body=b'{"a": 2}', suffix=".json",
+    entry = _cache.store("pdok-bag", "ab" * 32, body=b'{"a": 2}', suffix=".json",
                          meta={"url": "x"})
-    assert json.loads(_http.lookup("pdok-bag", "ab" * 32).body.read_bytes()) == {"a": 2}
+    assert json.loads(_cache.lookup("pdok-bag", "ab" * 32).body.read_bytes()) == {"a": 2}
     assert entry.meta["sha256"] == hashlib.sha256(b'{"a": 2}').hexdigest()
 
 
 def test_damaged_cache_entry_is_discarded(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
-    entry = _http._store("cbs-odata", "cd" * 32, body=b'{"value": [1, 2, 3]}', suffix=".json",
+    entry = _cache.store("cbs-odata", "cd" * 32, body=b'{"value": [1, 2, 3]}', suffix=".json",
                          meta={"url": "x"})
     entry.body.write_bytes(b'{"value": [1, 2, 4]}')  # same size, other bytes
-    assert _http.lookup("cbs-odata", "cd" * 32) is None
+    assert _cache.lookup("cbs-odata", "cd" * 32) is None
     assert not entry.body.exists() and not entry.sidecar.exists()
 
 

@@ -16,15 +16,16 @@ import pyogrio
 import pytest
 import shapely
 
+from _testserver import ReplayServer, fast_io, no_internet, replay_settings
 from woonvoorraad import settings
-from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
+from woonvoorraad.cli import _cmd_fetch, build_parser
 from woonvoorraad.errors import (
     DownloadError,
     GemeenteNotFoundError,
     InputError,
     OfflineError,
 )
-from woonvoorraad.sources import _http, fetch
+from woonvoorraad.sources import _cache, fetch, pdok
 
 HTTP_DATA = Path(__file__).parent / "data" / "http"
 API_KEY = "sk-test-7f3a9c51e2"
@@ -55,7 +56,7 @@ def srv(server, data_dir, monkeypatch):
     """Settings point at the server; small BAG pages and tiles so paging and tiling happen."""
     server.clear()
     monkeypatch.setenv("EP_ONLINE_API_KEY", API_KEY)
-    monkeypatch.setattr(fetch, "BAG_PAGE_LIMIT", 7)
+    monkeypatch.setattr(pdok, "BAG_PAGE_LIMIT", 7)
     with no_internet(), fast_io(), replay_settings(server, data_dir=data_dir):
         yield server
     server.clear()
@@ -75,7 +76,7 @@ def manifest_of(data_dir: Path) -> dict:
 
 def cache_report(data_dir: Path) -> dict:
     with settings_dir(data_dir):
-        return _http.verify_cache()
+        return _cache.verify_cache()
 
 
 class settings_dir:  # noqa: N801 - reads like a function
@@ -155,7 +156,7 @@ def test_cli_fetch_then_cli_build_by_name(srv, data_dir, capsys):
 
 def test_fetch_result_and_manifest(emmen, data_dir, srv):
     assert not emmen.skipped and emmen.downloads == emmen.requests > 20
-    assert emmen.inputs == fetch.fetched_inputs("GM0114",
+    assert emmen.inputs == fetch.find_fetched_inputs("GM0114",
                                                 data_dir=data_dir)
     m = manifest_of(data_dir)
     assert m["gemeente"] == {"code": "GM0114", "naam": "Emmen"}
@@ -219,13 +220,13 @@ def test_bag_is_in_the_bag_light_layout(emmen, data_dir):
     assert sorted(n for n, _ in pyogrio.list_layers(path)) == ["pand", "verblijfsobject"]
     pand = pyogrio.read_dataframe(path, layer="pand")
     vbo = pyogrio.read_dataframe(path, layer="verblijfsobject")
-    assert list(pand.columns) == [*fetch.PAND_COLUMNS, "geometry"]
-    assert list(vbo.columns) == [*fetch.VBO_COLUMNS, "geometry"]
+    assert list(pand.columns) == [*pdok.PAND_COLUMNS, "geometry"]
+    assert list(vbo.columns) == [*pdok.VBO_COLUMNS, "geometry"]
     assert pyogrio.read_info(path, layer="pand")["geometry_name"] == "geom"
     assert pyogrio.read_info(path, layer="pand")["crs"] == "EPSG:28992"
     # existing objects only
-    assert not set(pand["status"]) & fetch.PAND_DROP_STATUSES
-    assert not set(vbo["status"]) & fetch.VBO_DROP_STATUSES
+    assert not set(pand["status"]) & pdok.PAND_DROP_STATUSES
+    assert not set(vbo["status"]) & pdok.VBO_DROP_STATUSES
     assert "Verblijfsobject gevormd" in set(vbo["status"])  # dwelling selection is the build's
     # deduplicated across tiles: the pand on the tile border once, both its units
     assert not pand["identificatie"].duplicated().any()
@@ -331,9 +332,10 @@ def test_split_detected_from_both_years_boundaries(srv, data_dir):
     assert set(item["successors"]) == {"BU01140203", "BU01140204"}
     assert sum(item["successors"].values()) == pytest.approx(1.0, abs=0.01)
     # the build picks the latest vintage by default, or the one asked for
-    assert fetch.fetched_inputs("GM0114", data_dir=data_dir)["buurten"].name.endswith("2024.gpkg")
-    assert fetch.fetched_inputs("GM0114", data_dir=data_dir,
-                                year=2021)["buurten"].name.endswith("2021.gpkg")
+    inputs = fetch.find_fetched_inputs("GM0114", data_dir=data_dir)
+    assert inputs["buurten"].name.endswith("2024.gpkg")
+    assert fetch.find_fetched_inputs("GM0114", data_dir=data_dir,
+                                     year=2021)["buurten"].name.endswith("2021.gpkg")
 
 
 def test_forecast(emmen):
@@ -516,16 +518,14 @@ def test_build_inputs_for_a_gemeente_not_fetched(srv, data_dir):
 
 def test_fetched_inputs_needs_a_code(data_dir):
     with pytest.raises(InputError, match="not a gemeentecode"):
-        fetch.fetched_inputs("Emmen", data_dir=data_dir)
+        fetch.find_fetched_inputs("Emmen", data_dir=data_dir)
 
 
 # -- command line ----------------------------------------------------------------------------
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="woonvoorraad")
-    fetch.register_cli(p.add_subparsers(dest="command"))
-    return p
+    return build_parser()
 
 
 def test_cli_help(capsys):
@@ -559,7 +559,7 @@ def test_cli_offline_error(srv, data_dir, capsys):
 def test_cli_summary(srv, data_dir):
     args = parser().parse_args(["fetch", "-g", "GM0114", "--data-dir", str(data_dir)])
     out = io.StringIO()
-    assert fetch.cli_fetch(args, out=out) == 0
+    assert _cmd_fetch(args, out=out) == 0
     text = out.getvalue()
     assert "Emmen (GM0114):" in text and "bag.gpkg" in text and "warning: buurt codes" in text
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from _testserver import ReplayServer, fast_io, no_internet, replay_settings
 from woonvoorraad import settings
-from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
 from woonvoorraad.errors import GemeenteNotFoundError
 from woonvoorraad.sources.gemeenten import (
     REGIONS,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from _testserver import ReplayServer, fast_io, no_internet, replay_settings
 from woonvoorraad import settings
-from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
 from woonvoorraad.errors import DownloadError, HTTPStatusError, OfflineError
-from woonvoorraad.sources import _http
+from woonvoorraad.sources import _cache, _http, _redact
 
 HTTP_DATA = Path(__file__).parent / "data" / "http"
 API_KEY = "sk-test-7f3a9c51e2"
@@ -62,7 +62,7 @@ def test_second_request_comes_from_the_cache(srv, tmp_path, caplog):
     assert first["value"][0]["Key"] == "WijkenEnBuurten"
     assert srv.hits[PROPS] == 1
     assert "cache miss" in caplog.text and "cache hit" in caplog.text
-    report = _http.verify_cache()
+    report = _cache.verify_cache()
     assert len(report["ok"]) == 1 and not report["corrupt"] and not report["orphans"]
     sidecar = next((tmp_path / "cache").rglob("*.provenance.json"))
     meta = json.loads(sidecar.read_text())
@@ -71,23 +71,23 @@ def test_second_request_comes_from_the_cache(srv, tmp_path, caplog):
     assert meta["licence"] == "CC BY 4.0"
     assert meta["size"] == (sidecar.parent / meta["file"]).stat().st_size
     assert {"fetched_at", "sha256", "status", "source"} <= set(meta)
-    index = (tmp_path / "cache" / _http.INDEX_NAME).read_text().splitlines()
+    index = (tmp_path / "cache" / _cache.INDEX_NAME).read_text().splitlines()
     assert len(index) == 1 and json.loads(index[0])["sha256"] == meta["sha256"]
 
 
 def test_cache_key_sorts_parameters_and_separates_secrets():
-    a = _http.cache_key("GET", "https://x.nl/items", {"b": "2", "a": "1"})
-    assert a == _http.cache_key("GET", "https://x.nl/items?a=1&b=2")
-    assert a != _http.cache_key("GET", "https://x.nl/items", {"a": "1", "b": "3"})
-    k1 = _http.cache_key("GET", "https://x.nl/i", {"apikey": "one"})
-    k2 = _http.cache_key("GET", "https://x.nl/i", {"apikey": "two"})
-    h1 = _http.cache_key("GET", "https://x.nl/i", headers={"Authorization": "one"})
-    h2 = _http.cache_key("GET", "https://x.nl/i", headers={"Authorization": "two"})
+    a = _cache.make_cache_key("GET", "https://x.nl/items", {"b": "2", "a": "1"})
+    assert a == _cache.make_cache_key("GET", "https://x.nl/items?a=1&b=2")
+    assert a != _cache.make_cache_key("GET", "https://x.nl/items", {"a": "1", "b": "3"})
+    k1 = _cache.make_cache_key("GET", "https://x.nl/i", {"apikey": "one"})
+    k2 = _cache.make_cache_key("GET", "https://x.nl/i", {"apikey": "two"})
+    h1 = _cache.make_cache_key("GET", "https://x.nl/i", headers={"Authorization": "one"})
+    h2 = _cache.make_cache_key("GET", "https://x.nl/i", headers={"Authorization": "two"})
     assert len({k1, k2, h1, h2}) == 4
 
 
 def test_collect_records_provenance(srv):
-    with _http.collect() as records:
+    with _cache.collect() as records:
         get_props(srv)
         get_props(srv)
     assert [r["from_cache"] for r in records] == [False, True]
@@ -105,18 +105,18 @@ def test_corrupted_cache_entry_is_discarded_and_fetched_again(srv, tmp_path, cap
     assert doc["value"][0]["Title"] == "Wijken en buurten"
     assert srv.hits[PROPS] == 2
     assert "SHA-256 differs" in caplog.text
-    assert _http.verify_cache()["corrupt"] == []
+    assert _cache.verify_cache()["corrupt"] == []
 
 
 def test_body_without_sidecar_is_not_a_cache_hit(srv, tmp_path):
-    key = _http.cache_key("GET", props_url(srv), {"$format": "json"})
+    key = _cache.make_cache_key("GET", props_url(srv), {"$format": "json"})
     orphan = tmp_path / "cache" / "cbs-odata" / key[:2] / f"{key}.json"
     orphan.parent.mkdir(parents=True)
     orphan.write_text('{"value": []}')
-    assert _http.verify_cache()["orphans"] == [str(orphan.relative_to(tmp_path / "cache"))]
+    assert _cache.verify_cache()["orphans"] == [str(orphan.relative_to(tmp_path / "cache"))]
     assert get_props(srv)["value"]  # downloaded, not the orphan
     assert srv.hits[PROPS] == 1
-    assert _http.verify_cache()["orphans"] == []
+    assert _cache.verify_cache()["orphans"] == []
 
 
 def test_use_cache_off_always_downloads(srv, tmp_path):
@@ -134,7 +134,7 @@ def test_503_then_success(srv):
     srv.inject(PROPS, "status", status=503)
     assert get_props(srv)["value"]
     assert srv.hits[PROPS] == 2
-    assert len(_http.verify_cache()["ok"]) == 1
+    assert len(_cache.verify_cache()["ok"]) == 1
 
 
 def test_429_honours_retry_after(srv):
@@ -159,7 +159,7 @@ def test_server_error_that_persists_raises_and_caches_nothing(srv):
         get_props(srv)
     assert info.value.status == 503
     assert srv.hits[PROPS] == settings.max_retries + 1
-    assert _http.verify_cache() == {"ok": [], "corrupt": [], "orphans": [], "partials": []}
+    assert _cache.verify_cache() == {"ok": [], "corrupt": [], "orphans": [], "partials": []}
 
 
 def test_client_error_is_not_retried(srv):
@@ -174,7 +174,7 @@ def test_truncated_body_is_retried_and_only_the_complete_body_cached(srv, tmp_pa
     srv.inject(PROPS, "truncate")
     doc = get_props(srv)
     assert srv.hits[PROPS] == 2
-    entry = _http.verify_cache()["ok"]
+    entry = _cache.verify_cache()["ok"]
     assert len(entry) == 1
     assert json.loads((tmp_path / "cache" / entry[0]).read_text()) == doc
 
@@ -183,14 +183,14 @@ def test_truncated_body_every_time_leaves_no_cache_entry(srv, tmp_path):
     srv.inject(PROPS, "truncate", times=None)
     with pytest.raises(DownloadError, match="gave up after 3 attempts"):
         get_props(srv)
-    assert _http.verify_cache() == {"ok": [], "corrupt": [], "orphans": [], "partials": []}
+    assert _cache.verify_cache() == {"ok": [], "corrupt": [], "orphans": [], "partials": []}
 
 
 def test_invalid_json_with_matching_length_is_never_cached(srv):
     srv.inject(PROPS, "invalid-json", times=None)
     with pytest.raises(DownloadError, match="not valid JSON"):
         get_props(srv)
-    assert _http.verify_cache()["ok"] == []
+    assert _cache.verify_cache()["ok"] == []
 
 
 def test_timeout_then_success(srv):
@@ -206,7 +206,7 @@ def test_timeout_every_time_raises(srv):
     srv.inject(PROPS, "sleep", seconds=0.6, times=None)
     with pytest.raises(DownloadError, match="Timeout"):
         get_props(srv)
-    assert _http.verify_cache()["ok"] == []
+    assert _cache.verify_cache()["ok"] == []
 
 
 def test_dropped_connection_is_retried(srv):
@@ -340,7 +340,7 @@ def test_wrong_api_key_is_a_401(srv):
 
 
 def test_redact_url_hides_signatures():
-    shown = _http.redact_url("https://user:pw@blob.example/f.zip?sv=1&sig=abc%2Fdef&se=2")
+    shown = _redact.redact_url("https://user:pw@blob.example/f.zip?sv=1&sig=abc%2Fdef&se=2")
     assert "abc" not in shown and "pw" not in shown and "sig=%2A%2A%2A" in shown
 
 
@@ -361,7 +361,7 @@ def test_download_is_cached_and_verified(srv, tmp_path):
     assert path.read_bytes() == (HTTP_DATA / "ep-online" / "v20250101_v4_csv.zip").read_bytes()
     assert download(srv) == path
     assert srv.hits[ZIP] == 1
-    report = _http.verify_cache()
+    report = _cache.verify_cache()
     assert report["ok"] == [str(path.relative_to(tmp_path / "cache"))]
     assert report["partials"] == []
     meta = json.loads(next((tmp_path / "cache").rglob("*.provenance.json")).read_text())
@@ -375,7 +375,7 @@ def test_download_resumes_after_a_truncated_body(srv, monkeypatch):
     assert path.read_bytes() == (HTTP_DATA / "ep-online" / "v20250101_v4_csv.zip").read_bytes()
     ranges = [e["range"] for e in srv.log if e["path"] == ZIP]
     assert ranges[0] is None and ranges[1].startswith("bytes=") and ranges[1] != "bytes=0-"
-    assert _http.verify_cache()["partials"] == []
+    assert _cache.verify_cache()["partials"] == []
 
 
 def test_download_that_keeps_failing_leaves_no_complete_looking_file(srv, tmp_path,
@@ -384,7 +384,7 @@ def test_download_that_keeps_failing_leaves_no_complete_looking_file(srv, tmp_pa
     srv.inject(ZIP, "truncate", times=None)
     with pytest.raises(DownloadError):
         download(srv)
-    report = _http.verify_cache()
+    report = _cache.verify_cache()
     assert report["ok"] == [] and report["orphans"] == [] and report["corrupt"] == []
     assert all(Path(p).name.startswith(".") and p.endswith(".part")
                for p in report["partials"])
@@ -393,7 +393,7 @@ def test_download_that_keeps_failing_leaves_no_complete_looking_file(srv, tmp_pa
     srv.clear()
     path = download(srv)
     assert zipfile.ZipFile(path).testzip() is None
-    assert _http.verify_cache()["partials"] == []
+    assert _cache.verify_cache()["partials"] == []
 
 
 def test_download_failing_validation_is_discarded(srv):
@@ -402,7 +402,7 @@ def test_download_failing_validation_is_discarded(srv):
 
     with pytest.raises(DownloadError, match="not what we wanted"):
         download(srv, validate=reject)
-    assert _http.verify_cache() == {"ok": [], "corrupt": [], "orphans": [], "partials": []}
+    assert _cache.verify_cache() == {"ok": [], "corrupt": [], "orphans": [], "partials": []}
 
 
 def test_download_offline_and_missing(srv):

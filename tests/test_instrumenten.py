@@ -10,10 +10,10 @@ from conftest_analysis import config
 from woonvoorraad.classify.instrumenten import (
     Groep,
     Voorwaarde,
-    evalueer,
-    kies_instrumenten,
-    lees_regels,
-    parse_regels,
+    evaluate_rule,
+    parse_rules,
+    read_rules,
+    select_instruments,
 )
 from woonvoorraad.config import default_config
 from woonvoorraad.errors import ConfigError
@@ -31,11 +31,11 @@ url = "https://example.org"
 
 
 def rules(body: str, cfg=CFG):
-    return parse_regels(HEAD + body, config=cfg)
+    return parse_rules(HEAD + body, config=cfg)
 
 
 def test_packaged_rules_parse_with_sources():
-    regels, meta = lees_regels(CFG)
+    regels, meta = read_rules(CFG)
     codes = [r.code for r in regels]
     for needed in ("warmtefonds_energiebespaarlening", "svn_blijverslening",
                    "svn_verzilverlening", "collectieve_wijkaanpak_isolatie",
@@ -82,16 +82,16 @@ def test_grammar_errors(body, match):
 
 def test_duplicate_codes_and_bad_toml():
     with pytest.raises(ConfigError, match="duplicate"):
-        parse_regels(HEAD + 'all = [{column = "a", op = ">", value = 1}]\n' + HEAD
+        parse_rules(HEAD + 'all = [{column = "a", op = ">", value = 1}]\n' + HEAD
                      + 'all = [{column = "a", op = ">", value = 1}]', config=CFG)
     with pytest.raises(ConfigError, match="TOML"):
-        parse_regels("[[instrument", config=CFG)
+        parse_rules("[[instrument", config=CFG)
 
 
 def test_strings_are_data_not_code():
     (r,) = rules('all = [{column = "naam", op = "==", value = "__import__(\'os\').getcwd()"}]')
     frame = pd.DataFrame({"naam": ["__import__('os').getcwd()", "x"]})
-    assert evalueer(r.regel, frame).tolist() == [True, False]
+    assert evaluate_rule(r.regel, frame).tolist() == [True, False]
 
 
 def test_kleene_logic():
@@ -99,14 +99,14 @@ def test_kleene_logic():
     b = Voorwaarde("b", ">=", 0.5)
     frame = pd.DataFrame({"a": [1.0, 1.0, 0.0, np.nan, np.nan],
                           "b": [1.0, np.nan, np.nan, 1.0, 0.0]})
-    assert evalueer(Groep("all", (a, b)), frame).tolist() == [True, pd.NA, False, pd.NA, False]
-    assert evalueer(Groep("any", (a, b)), frame).tolist() == [True, True, pd.NA, True, pd.NA]
+    assert evaluate_rule(Groep("all", (a, b)), frame).tolist() == [True, pd.NA, False, pd.NA, False]
+    assert evaluate_rule(Groep("any", (a, b)), frame).tolist() == [True, True, pd.NA, True, pd.NA]
 
 
 def test_unknown_column_is_an_error():
     (r,) = rules('all = [{column = "bestaat_niet", op = ">", value = 1}]')
     with pytest.raises(ConfigError, match="bestaat_niet"):
-        kies_instrumenten(pd.DataFrame({"buurtcode": ["BU1"]}), config=CFG, regels=[r])
+        select_instruments(pd.DataFrame({"buurtcode": ["BU1"]}), config=CFG, regels=[r])
 
 
 def profile(**cols) -> pd.DataFrame:
@@ -124,7 +124,7 @@ def profile(**cols) -> pd.DataFrame:
 
 
 def matched(frame: pd.DataFrame) -> dict[str, str]:
-    out = kies_instrumenten(frame, config=CFG)
+    out = select_instruments(frame, config=CFG)
     return dict(zip(out["instrument"], out["status"], strict=True))
 
 
@@ -175,7 +175,7 @@ def test_buy_back_where_values_lowest_and_demand_shrinks():
 
 
 def test_missing_data_gives_onbekend_with_columns():
-    out = kies_instrumenten(profile(energiebehoefte=0.45, financiele_ruimte=np.nan), config=CFG)
+    out = select_instruments(profile(energiebehoefte=0.45, financiele_ruimte=np.nan), config=CFG)
     row = out.set_index("instrument").loc["warmtefonds_energiebespaarlening"]
     assert row["status"] == "onbekend"
     assert row["ontbrekend"] == "financiele_ruimte"
@@ -187,7 +187,7 @@ def test_missing_data_gives_onbekend_with_columns():
 def test_output_columns_and_order():
     frame = pd.concat([profile(buurtcode="BU2", energiebehoefte=0.45, financiele_ruimte=0.6),
                        profile(energiebehoefte=0.45, financiele_ruimte=0.6)])
-    out = kies_instrumenten(frame, config=CFG)
+    out = select_instruments(frame, config=CFG)
     assert list(out.columns) == ["buurtcode", "buurtnaam", "gemeentecode", "gemeentenaam",
                                  "instrument", "naam", "status", "regel", "onderbouwing",
                                  "ontbrekend", "toelichting", "bron", "url"]
@@ -201,9 +201,9 @@ def test_user_rules_file_replaces_packaged_rules(tmp_path):
     path.write_text(HEAD + 'all = [{column = "gemeentecode", op = "in", value = ["GM1"]}]\n',
                     encoding="utf-8")
     cfg = config(instrumenten={"regels": str(path)})
-    out = kies_instrumenten(profile(), config=cfg)
+    out = select_instruments(profile(), config=cfg)
     assert out["instrument"].tolist() == ["x"]
-    _, meta = lees_regels(cfg)
+    _, meta = read_rules(cfg)
     assert meta["bestand"] == str(path)
     with pytest.raises(ConfigError, match="not found"):
-        lees_regels(config(instrumenten={"regels": str(tmp_path / "weg.toml")}))
+        read_rules(config(instrumenten={"regels": str(tmp_path / "weg.toml")}))

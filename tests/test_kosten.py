@@ -9,11 +9,11 @@ import pytest
 from conftest_analysis import config
 from woonvoorraad.classify.kosten import (
     BRON,
-    bereken_kosten,
-    kosten_per_buurt,
-    kosten_per_gemeente,
-    kosten_per_woning,
-    lees_kentallen,
+    compute_costs,
+    compute_dwelling_costs,
+    read_kentallen,
+    sum_costs_per_buurt,
+    sum_costs_per_gemeente,
 )
 from woonvoorraad.config import default_config
 from woonvoorraad.errors import ConfigError, MissingColumnError
@@ -29,11 +29,11 @@ def dw(**cols) -> pd.DataFrame:
 
 
 def one(**cols) -> pd.Series:
-    return kosten_per_woning(dw(**cols), config=CFG).iloc[0]
+    return compute_dwelling_costs(dw(**cols), config=CFG).iloc[0]
 
 
 def test_key_figures_are_read():
-    k = lees_kentallen()
+    k = read_kentallen()
     assert len(k) == 66
     assert k["ki_gb_min_asl"].notna().all()
     assert k.loc[k["pbl_periode"] == "voor 1930", "bouwjaar_van"].isna().all()
@@ -87,7 +87,7 @@ def test_floor_area_imputed_from_same_type_median():
     d = dw(buurtcode=["BU1"] * 4, woningtype=["tussenwoning"] * 3 + ["vrijstaand"],
            bouwjaar=[1960] * 4, oppervlakte=[np.nan, 80.0, 120.0, 5000.0],
            energielabel=["F", "A", "A", "F"])
-    k = kosten_per_woning(d, config=CFG)
+    k = compute_dwelling_costs(d, config=CFG)
     assert len(k) == 2  # only the F-labels
     first = k.iloc[0]
     assert first["oppervlakte_geimputeerd"]
@@ -98,11 +98,11 @@ def test_floor_area_imputed_from_same_type_median():
 
 
 def test_negative_and_not_applicable_key_figures():
-    k = lees_kentallen()
+    k = read_kentallen()
     sel = (k["woningtype"] == "tussenwoning") & (k["pbl_periode"] == "1946 - 1964")
     k.loc[sel, "ki_fb_min_asl"] = -5000.0
     k.loc[sel, "ki_fc_min_asl"] = np.nan  # 999999 in the file = not applicable
-    r = kosten_per_woning(dw(oppervlakte=[20.0]), config=CFG, kentallen=k).iloc[0]
+    r = compute_dwelling_costs(dw(oppervlakte=[20.0]), config=CFG, kentallen=k).iloc[0]
     assert r["kosten_b_min"] == 0.0  # -5000 + 102 * 20 < 0 -> 0
     assert np.isnan(r["kosten_c_min"])
 
@@ -120,7 +120,7 @@ def test_per_buurt_and_per_gemeente_totals():
     buurten = pd.DataFrame({"buurtcode": ["BU1", "BU2", "BU3"],
                             "gemeentecode": ["GM1", "GM1", "GM2"],
                             "gemeentenaam": ["Een", "Een", "Twee"]})
-    kb, kg, notes = bereken_kosten(d, buurten, config=CFG)
+    kb, kg, notes = compute_costs(d, buurten, config=CFG)
     kb = kb.set_index("buurtcode")
     assert kb.loc["BU1", "n_efg"] == 1 and kb.loc["BU1", "n_label_geschat"] == 1
     assert kb.loc["BU1", "kosten_b_min"] == pytest.approx(21938)
@@ -140,21 +140,21 @@ def test_per_buurt_and_per_gemeente_totals():
 
 def test_buurt_without_any_computable_dwelling_has_nan_cost():
     d = dw(woningtype=[None])
-    kb = kosten_per_buurt(kosten_per_woning(d, config=CFG),
+    kb = sum_costs_per_buurt(compute_dwelling_costs(d, config=CFG),
                           pd.DataFrame({"buurtcode": ["BU1"], "gemeentecode": ["GM1"]}))
     assert kb.loc[0, "n_efg"] == 1 and np.isnan(kb.loc[0, "kosten_b_min"])
-    kg = kosten_per_gemeente(kb)
+    kg = sum_costs_per_gemeente(kb)
     assert kg.loc[0, "n_efg_zonder_kentallen"] == 1
 
 
 def test_slecht_labels_setting_is_respected_and_checked():
     cfg = config(labels={"slecht": ["D", "E", "F", "G"]})
-    r = kosten_per_woning(dw(energielabel=["D"]), config=cfg).iloc[0]
+    r = compute_dwelling_costs(dw(energielabel=["D"]), config=cfg).iloc[0]
     assert r["kosten_b_min"] == pytest.approx(8542 + 50 * 100)  # tussenwoning 1946-64 ki_db
     with pytest.raises(ConfigError, match="B"):
-        kosten_per_woning(dw(), config=config(labels={"slecht": ["B", "E"]}))
+        compute_dwelling_costs(dw(), config=config(labels={"slecht": ["B", "E"]}))
 
 
 def test_missing_columns_raise():
     with pytest.raises(MissingColumnError, match="oppervlakte"):
-        kosten_per_woning(dw().drop(columns="oppervlakte"), config=CFG)
+        compute_dwelling_costs(dw().drop(columns="oppervlakte"), config=CFG)

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from woonvoorraad.report import maps
-from woonvoorraad.report.maps import Indicator, classify, map_from_buurten, map_html, save_map
+from woonvoorraad.report import _folium, maps
+from woonvoorraad.report.format import Kolom, describe_column
+from woonvoorraad.report.maps import classify, map_from_buurten, map_html, save_map
 
 REMOTE_ASSET = re.compile(
     r"""<script[^>]+src\s*=\s*["']?(https?:)?//|<link[^>]+href\s*=\s*["']?(https?:)?//|"""
@@ -81,7 +82,7 @@ def test_offline_map_has_no_remote_assets(tmp_path: Path) -> None:
     m = map_from_buurten(grid_buurten(), candidates=["BU99010000"])
     html = map_html(m)
     assert not REMOTE_ASSET.search(html), REMOTE_ASSET.search(html)
-    assert f"Leaflet {maps.LEAFLET_VERSION}" in html or 't.version="1.9.4"' in html
+    assert f"Leaflet {_folium.LEAFLET_VERSION}" in html or 't.version="1.9.4"' in html
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
     assert "sourceMappingURL" not in html
     out = save_map(m, tmp_path / "kaart.html")
@@ -92,7 +93,7 @@ def test_offline_map_has_no_remote_assets(tmp_path: Path) -> None:
 
 def test_online_map_uses_cdn_and_tiles_need_network() -> None:
     html = map_html(map_from_buurten(grid_buurten(), offline=False, tiles="OpenStreetMap"))
-    assert maps.LEAFLET_CDN_JS in html and "tile.openstreetmap.org" in html
+    assert _folium.LEAFLET_CDN_JS in html and "tile.openstreetmap.org" in html
     with pytest.raises(ValueError, match="offline=False"):
         map_from_buurten(grid_buurten(), tiles="OpenStreetMap")
 
@@ -162,19 +163,19 @@ def test_unknown_indicator_is_an_error_and_empty_ones_are_skipped() -> None:
 
 def test_classify_numeric_categorical_and_fixed_bins() -> None:
     cls, kleuren, labels = classify(pd.Series([1.0, 2.0, np.nan, 2.0]),
-                                    Indicator("x", "X", "aantal", k=5))
+                                    Kolom("x", "X", "aantal", k=5))
     assert cls.tolist() == [0, 1, -1, 1] and len(kleuren) == 2 and labels == ["1", "2"]
     vals = pd.Series(np.linspace(0, 1000, 50))
-    cls, kleuren, labels = classify(vals, Indicator("x", "X", "aantal", k=5))
+    cls, kleuren, labels = classify(vals, Kolom("x", "X", "aantal", k=5))
     assert len(kleuren) == 5 and cls.min() == 0 and cls.max() == 4
     assert np.all(np.diff(cls) >= 0)  # monotone in the value
     cls, _, labels = classify(pd.Series([0.1, 0.5, 0.95]),
-                              Indicator.from_column("energiebehoefte"))
+                              describe_column("energiebehoefte"))
     assert cls.tolist() == [0, 2, 4] and labels[0] == "0,00 – 0,20"
     cls, kleuren, labels = classify(pd.Series(["b", "a", None, "b"]),
-                                    Indicator("t", "T", "tekst"))
+                                    Kolom("t", "T", "tekst"))
     assert labels == ["a", "b"] and cls.tolist() == [1, 0, -1, 1] and len(kleuren) == 2
-    cls, kleuren, labels = classify(pd.Series([np.nan, np.nan]), Indicator("x", "X", "aantal"))
+    cls, kleuren, labels = classify(pd.Series([np.nan, np.nan]), Kolom("x", "X", "aantal"))
     assert cls.tolist() == [-1, -1] and kleuren == [] and labels == []
 
 

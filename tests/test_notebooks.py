@@ -7,7 +7,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from woonvoorraad.report import reports
+from woonvoorraad.demo import build_demo
+from woonvoorraad.report.template import (
+    KERNEL_NAME,
+    TEMPLATE_PARAMETERS,
+    ensure_kernel,
+    read_template_parameters,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data_ophalen", "02_woningvoorraad", "03_typologie", "04_proeftuinen",
@@ -20,7 +26,7 @@ ALL = [ROOT / "notebooks" / f"{n}.ipynb" for n in NOTEBOOKS] + [
 def test_committed_without_outputs(path: Path) -> None:
     nb = nbformat.read(str(path), as_version=4)
     nbformat.validate(nb)
-    assert nb.metadata["kernelspec"]["name"] == reports.KERNEL_NAME
+    assert nb.metadata["kernelspec"]["name"] == KERNEL_NAME
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, path.name
@@ -31,15 +37,15 @@ def test_committed_without_outputs(path: Path) -> None:
 
 
 def test_template_parameters_match_the_runner() -> None:
-    declared = reports.template_parameters(ALL[-1])
-    assert set(declared) == set(reports.TEMPLATE_PARAMETERS)
+    declared = read_template_parameters(ALL[-1])
+    assert set(declared) == set(TEMPLATE_PARAMETERS)
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder with the demo region at scale 0.1 (shared with the other test modules)."""
     base = tmp_path_factory.getbasetemp() / "woonvoorraad-demo"
-    reports.demo_build(base, scale=0.1)
+    build_demo(base, scale=0.1)
     return base
 
 
@@ -47,7 +53,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_notebook_runs_on_the_demo(name: str, data_dir: Path, tmp_path: Path) -> None:
     import papermill as pm
 
-    kernel = reports.ensure_kernel()
+    kernel = ensure_kernel()
     out = tmp_path / f"{name}.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out),
                         parameters={"data_dir": str(data_dir), "schaal": 0.1},

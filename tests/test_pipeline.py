@@ -83,7 +83,7 @@ def test_real_sample_analysis_without_tenure_figures(realdata: Path, tmp_path: P
     analysis = json.loads((out / "manifest.json").read_text())["analysis"]
     assert analysis["proeftuin"]["gemeenten_voorlopig"] == ["GM0518", "GM1916"]
     assert analysis["proeftuin"]["n_kleiner_dan_minimum"] == 0
-    typ = pd.read_parquet(out / "analyse_buurten.parquet")
+    typ = pd.read_parquet(out / "buurten.parquet")
     assert typ["typologie_cluster"].nunique() == 3
 
 
@@ -116,3 +116,22 @@ def test_tiny_build_runs_the_analysis_without_a_typology(tiny_bag_light: Path,
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["analysis"]["typologie"]["k"] == 0
     assert (tmp_path / "o" / "proeftuinen.csv").is_file()
+
+
+def test_public_api_is_imported_on_first_use() -> None:
+    """``import woonvoorraad`` loads no data library; each public name resolves on access."""
+    import subprocess
+    import sys
+
+    code = ("import sys, woonvoorraad as w; heavy = {'pandas', 'geopandas', 'pyarrow'}; "
+            "assert not heavy & set(sys.modules), heavy & set(sys.modules); "
+            "[getattr(w, n) for n in w.__all__]; print(sorted(set(dir(w)) & set(w.__all__)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    import woonvoorraad
+
+    assert out.strip() == str(sorted(woonvoorraad.__all__))
+    assert set(woonvoorraad.__all__) == {"__version__", *woonvoorraad._LAZY}
+    assert woonvoorraad.build is build
+    with pytest.raises(AttributeError):
+        woonvoorraad.no_such_name  # noqa: B018

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from conftest_analysis import config
 from woonvoorraad.classify.proeftuinen import (
-    eenheden,
-    kies_proeftuinen,
-    proeftuinscore,
-    reden,
-    woonplaats_per_buurt,
+    assign_woonplaats,
+    compute_candidate_score,
+    explain_candidate,
+    make_units,
+    select_candidates,
 )
 from woonvoorraad.classify.scores import SCORES
 from woonvoorraad.config import default_config
@@ -46,7 +46,7 @@ def test_candidates_ranked_with_reasons():
         {"energiebehoefte": 0.7, "levensloopbehoefte": 0.6},
         {"energiebehoefte": 1.0, "levensloopbehoefte": 1.0, "n_doelgroep": 49},  # too small
     ])
-    res = kies_proeftuinen(b, config=CFG)
+    res = select_candidates(b, config=CFG)
     k = res.kandidaten
     assert k["eenheid_code"].tolist() == ["BU0000", "BU0003", "BU0001"]
     assert k["rang"].tolist() == [1, 2, 3]
@@ -66,7 +66,7 @@ def test_gemeente_below_minimum_size_still_gets_one_candidate():
         {"energiebehoefte": 0.9, "n_doelgroep": 0, "gemeentecode": "GM0002"},
         {"energiebehoefte": 0.9, "n_doelgroep": 0, "gemeentecode": "GM0003"},
     ])
-    res = kies_proeftuinen(b, config=CFG)
+    res = select_candidates(b, config=CFG)
     k = res.kandidaten
     assert k["gemeentecode"].tolist() == ["GM0002"]  # GM0003 has no target dwellings
     assert k["eenheid_code"].tolist() == ["BU0001"]
@@ -77,7 +77,7 @@ def test_gemeente_below_minimum_size_still_gets_one_candidate():
 
 def test_unknown_target_group_is_excluded_with_reason():
     b = scored([{"energiebehoefte": 0.9, "n_doelgroep": np.nan}, {"energiebehoefte": 0.1}])
-    res = kies_proeftuinen(b, config=CFG)
+    res = select_candidates(b, config=CFG)
     assert res.uitgesloten["eenheid_code"].tolist() == ["BU0000"]
     assert res.uitgesloten["reden"].iloc[0] == "proeftuin: n_doelgroep onbekend"
     assert res.kandidaten["eenheid_code"].tolist() == ["BU0001"]
@@ -91,14 +91,14 @@ def test_gemeente_with_unknown_target_group_gets_one_provisional_candidate():
         {"energiebehoefte": 0.6, "aandeel_naoorlogs": 0.5},
         {"energiebehoefte": 0.4, "aandeel_naoorlogs": 0.7},
     ]).assign(n_doelgroep=np.nan)
-    res = kies_proeftuinen(b, config=CFG)
+    res = select_candidates(b, config=CFG)
     k = res.kandidaten
     assert k["eenheid_code"].tolist() == ["BU0001"] and k["voorlopig"].tolist() == [True]
     assert not k["voldoet_minimum"].iloc[0] and pd.isna(k["n_doelgroep"].iloc[0])
     assert k["reden"].iloc[0].startswith("Voorlopig, want de doelgroep is onbekend")
     assert any("voorlopige kandidaat" in n and "GM0001" in n for n in res.notities)
     off = config(proeftuin={"voorlopig_bij_onbekende_doelgroep": False})
-    assert kies_proeftuinen(b, config=off).kandidaten.empty
+    assert select_candidates(b, config=off).kandidaten.empty
 
 
 def test_changing_a_weight_changes_the_ranking():
@@ -106,20 +106,20 @@ def test_changing_a_weight_changes_the_ranking():
         {"energiebehoefte": 1.0, "levensloopbehoefte": 0.0},
         {"energiebehoefte": 0.0, "levensloopbehoefte": 1.0},
     ])
-    first = kies_proeftuinen(b, config=CFG).kandidaten["eenheid_code"].tolist()
+    first = select_candidates(b, config=CFG).kandidaten["eenheid_code"].tolist()
     cfg = config(proeftuin={"gewichten": {"energiebehoefte": 0.1}})
-    second = kies_proeftuinen(b, config=cfg).kandidaten["eenheid_code"].tolist()
+    second = select_candidates(b, config=cfg).kandidaten["eenheid_code"].tolist()
     assert first == ["BU0000", "BU0001"]
     assert second == ["BU0001", "BU0000"]
 
 
 def test_negative_weight_prefers_less_financial_room():
     b = scored([{"financiele_ruimte": 0.8}, {"financiele_ruimte": 0.1}])
-    k = kies_proeftuinen(b, config=CFG).kandidaten
+    k = select_candidates(b, config=CFG).kandidaten
     assert k["eenheid_code"].tolist() == ["BU0001", "BU0000"]
     assert k["reden"].iloc[0].startswith("Zeer weinig financiële ruimte (WOZ 10% onder "
                                          "gemeentemediaan, 10% lage inkomens)")
-    s = proeftuinscore(b, CFG["proeftuin"]["gewichten"])
+    s = compute_candidate_score(b, CFG["proeftuin"]["gewichten"])
     assert s.tolist() == pytest.approx([0.2, 0.9])
 
 
@@ -127,13 +127,13 @@ def test_stability_dominant_and_near_tie():
     cfg = config(proeftuin={"top_n": 1})
     dominant = scored([{"energiebehoefte": 1.0, "levensloopbehoefte": 1.0},
                        {"energiebehoefte": 0.1, "levensloopbehoefte": 0.1}])
-    k = kies_proeftuinen(dominant, config=cfg).kandidaten
+    k = select_candidates(dominant, config=cfg).kandidaten
     assert k["stabiliteit_top_n"].iloc[0] == 1.0
     assert k["stabiliteit_varianten"].iloc[0] == 1.0
     # A: (0.3*0.8 + 0.2*0.5)/0.5 = 0.68; B: (0.3*0.5 + 0.2*0.94)/0.5 = 0.676
     tie = scored([{"energiebehoefte": 0.80, "levensloopbehoefte": 0.50},
                   {"energiebehoefte": 0.50, "levensloopbehoefte": 0.94}])
-    res = kies_proeftuinen(tie, config=cfg)
+    res = select_candidates(tie, config=cfg)
     k = res.kandidaten
     assert k["eenheid_code"].tolist() == ["BU0000"]
     assert 0.0 < k["stabiliteit_top_n"].iloc[0] < 1.0
@@ -156,31 +156,31 @@ def test_wijk_level_aggregates():
         {"energiebehoefte": 0.0, "n_woningen": 100, "n_doelgroep": 40.0},
         {"energiebehoefte": 0.5, "n_woningen": 100, "n_doelgroep": 10.0},
     ])
-    units, _ = eenheden(b, niveau="wijk")
+    units, _ = make_units(b, niveau="wijk")
     u = units.set_index("eenheid_code")
     assert u.loc["WK0000", "n_doelgroep"] == 70
     assert u.loc["WK0000", "n_woningen"] == 400
     assert u.loc["WK0000", "energiebehoefte"] == pytest.approx(0.75)  # dwelling-weighted
     assert u.loc["WK0000", "buurtcodes"] == "BU0000,BU0001"
     assert u.loc["WK0000", "aandeel_doelgroep"] == pytest.approx(70 / 400)
-    k = kies_proeftuinen(b, config=config(proeftuin={"niveau": "wijk"})).kandidaten
+    k = select_candidates(b, config=config(proeftuin={"niveau": "wijk"})).kandidaten
     assert k["eenheid_code"].tolist() == ["WK0000"]  # WK0001 has only 10 target dwellings
     assert k["niveau"].iloc[0] == "wijk"
 
 
 def test_woonplaats_sources():
     b = scored([{}, {}, {}])
-    s, bron = woonplaats_per_buurt(b)
+    s, bron = assign_woonplaats(b)
     assert s.tolist() == ["Wijk 0", "Wijk 0", "Wijk 1"] and "wijknaam" in bron
     d = pd.DataFrame({"buurtcode": ["BU0000", "BU0000", "BU0000", "BU0001", "BU0002"],
                       "woonplaats": ["Sleen", "Sleen", "Emmen", "Erm", None]})
-    s, bron = woonplaats_per_buurt(b, d)
+    s, bron = assign_woonplaats(b, d)
     assert s.tolist() == ["Sleen", "Erm", "Wijk 1"]
     assert "woningen" in bron and "1 buurt(en) zonder woonplaats" in bron
     b2 = b.assign(woonplaats=["A", "B", None])
-    s, bron = woonplaats_per_buurt(b2, d)
+    s, bron = assign_woonplaats(b2, d)
     assert s.tolist() == ["A", "B", "Wijk 1"] and bron.startswith("kolom woonplaats")
-    res = kies_proeftuinen(b2, config=config(proeftuin={"niveau": "woonplaats"}))
+    res = select_candidates(b2, config=config(proeftuin={"niveau": "woonplaats"}))
     assert set(res.eenheden["eenheid_code"]) == {"A", "B", "Wijk 1"}
     assert any(n.startswith("woonplaats:") for n in res.notities)
 
@@ -189,20 +189,21 @@ def test_reason_formatting():
     g = CFG["proeftuin"]["gewichten"]
     row = {"energiebehoefte": 0.6, "aandeel_label_efg": 0.5, "n_doelgroep": 1234.0,
            "demografische_druk": 0.9, "trend_huishoudens": -0.012, "trend_65plus": 0.004}
-    text = reden(row, gewichten=g, min_doelgroep=50)
+    text = explain_candidate(row, gewichten=g, min_doelgroep=50)
     assert text.startswith("Hoge energiebehoefte (50% label E–G), zeer hoge demografische "
                            "druk (huishoudens −1,2%/jaar, 65-plusaandeel +0,4 pp/jaar)")
     assert "; 1.234 doelgroepwoningen" in text
-    assert reden({"n_doelgroep": 1.0}, gewichten=g, min_doelgroep=0).startswith(
+    assert explain_candidate({"n_doelgroep": 1.0}, gewichten=g, min_doelgroep=0).startswith(
         "Geen scores beschikbaar")
-    assert "; 1 doelgroepwoning " in reden({"n_doelgroep": 1.0}, gewichten=g, min_doelgroep=0)
+    assert "; 1 doelgroepwoning " in explain_candidate({"n_doelgroep": 1.0}, gewichten=g,
+                                                       min_doelgroep=0)
 
 
 @pytest.mark.parametrize("key, value", [("niveau", "provincie"), ("top_n", 0),
                                         ("stabiliteit_variatie", 1.5)])
 def test_config_checks(key, value):
     with pytest.raises(ConfigError, match=key):
-        kies_proeftuinen(scored([{}]), config=config(proeftuin={key: value}))
+        select_candidates(scored([{}]), config=config(proeftuin={key: value}))
 
 
 # -- property-based -----------------------------------------------------------------------------
@@ -239,8 +240,8 @@ ORDER_CFG = {niveau: config(proeftuin={"stabiliteit_trekkingen": 30, "niveau": n
 def test_ranks_invariant_to_row_order(b, data, niveau):
     cfg = ORDER_CFG[niveau]
     perm = data.draw(st.permutations(range(len(b))))
-    a = kies_proeftuinen(b, config=cfg)
-    c = kies_proeftuinen(b.iloc[list(perm)], config=cfg)
+    a = select_candidates(b, config=cfg)
+    c = select_candidates(b.iloc[list(perm)], config=cfg)
     pd.testing.assert_frame_equal(a.kandidaten, c.kandidaten)
     pd.testing.assert_frame_equal(a.stabiliteit, c.stabiliteit)
 
@@ -248,7 +249,7 @@ def test_ranks_invariant_to_row_order(b, data, niveau):
 @settings(max_examples=40, deadline=None)
 @given(b=random_buurten())
 def test_every_gemeente_with_target_dwellings_has_a_candidate(b):
-    k = kies_proeftuinen(b, config=FAST).kandidaten
+    k = select_candidates(b, config=FAST).kandidaten
     totals = b.groupby("gemeentecode")["n_doelgroep"].sum()
     g = b.assign(scored=b[list(SCORES)].notna().any(axis=1) & (b["aandeel_naoorlogs"] > 0))
     unknown = g.groupby("gemeentecode").apply(
@@ -271,7 +272,7 @@ def test_proeftuinscore_monotone_in_each_score(values, which, up):
         row[which] = 0.0
     higher = dict(row, **{which: min(row[which] + up, 1.0)})
     g = CFG["proeftuin"]["gewichten"]
-    a, b = proeftuinscore(pd.DataFrame([row, higher]), g).to_numpy()
+    a, b = compute_candidate_score(pd.DataFrame([row, higher]), g).to_numpy()
     if g[which] > 0:
         assert b >= a - 1e-12
     else:

@@ -26,10 +26,11 @@ import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from woonvoorraad import _io, _validate
+from woonvoorraad import _archive, _validate
 from woonvoorraad.errors import DownloadError, InputError
-from woonvoorraad.report import reports
-from woonvoorraad.sources import _http, cbs, eponline, fetch
+from woonvoorraad.report.format import esc, safe_filename
+from woonvoorraad.report.render import _stems
+from woonvoorraad.sources import _http, _redact, cbs, eponline, pdok
 from woonvoorraad.sources.eponline import LABELS, V5_COLUMNS
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -314,7 +315,7 @@ def test_safe_extract_never_writes_outside_the_folder(names: list[str]) -> None:
         for n in names:
             zf.writestr(zipfile.ZipInfo(n), b"data")
     try:
-        written = _io.safe_extract_zip(archive, dest)
+        written = _archive.safe_extract_zip(archive, dest)
     except InputError:
         written = []
     for w in written:
@@ -341,7 +342,7 @@ def test_open_zip_member_on_mutated_archives_raises_only_input_errors(noise: byt
     try:
         path.write_bytes(bytes(raw))
         try:
-            with _io.open_zip_member(path) as fh:
+            with _archive.open_zip_member(path) as fh:
                 fh.read()
         except InputError:
             pass
@@ -373,7 +374,7 @@ _JSON = st.recursive(
 def test_geojson_pages_raise_only_download_errors(features: list[Any]) -> None:
     page = {"type": "FeatureCollection", "features": features}
     try:
-        gdf = fetch._gdf(fetch.page_features(page, "https://api.pdok.nl/x/items"),
+        gdf = pdok.build_feature_frame(pdok.read_page_features(page, "https://api.pdok.nl/x/items"),
                          url="https://api.pdok.nl/x/items")
     except DownloadError:
         return
@@ -466,7 +467,7 @@ _HOSTILE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs
 @CI
 @given(_HOSTILE)
 def test_esc_leaves_no_markup_and_round_trips(text: str) -> None:
-    out = reports.esc(text)
+    out = esc(text)
     assert not re.search(r"[<>\"']", out)
     assert html.unescape(out) == text.replace("€ ", "€\u00a0")
 
@@ -474,7 +475,7 @@ def test_esc_leaves_no_markup_and_round_trips(text: str) -> None:
 @CI
 @given(_HOSTILE)
 def test_safe_filename_is_a_plain_name(text: str) -> None:
-    name = reports.safe_filename(text)
+    name = safe_filename(text)
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*|x", name)
     assert len(name) <= 60
 
@@ -501,9 +502,9 @@ _SECRET = st.text(alphabet=string.ascii_letters + string.digits + "-_/+=", min_s
 def test_redact_url_never_shows_a_secret(secret: str, param: str, other: str) -> None:
     assume(secret not in other and secret not in "https://blob.example.nl/f.zip")
     url = f"https://blob.example.nl/f.zip?{other}=1&{param}={secret}"
-    shown = _http.redact_url(url)
+    shown = _redact.redact_url(url)
     assert secret not in shown
-    assert _http.REDACTED in shown or "%2A%2A%2A" in shown
+    assert _redact.REDACTED in shown or "%2A%2A%2A" in shown
 
 
 @CI
@@ -513,7 +514,7 @@ def test_redact_url_never_shows_a_secret(secret: str, param: str, other: str) ->
 def test_check_host_allows_only_configured_http_hosts(host: str, scheme: str,
                                                      user: str) -> None:
     url = f"{scheme}://{user}{host}/items"
-    allowed = scheme in ("http", "https") and not user and host in _http.allowed_hosts()
+    allowed = scheme in ("http", "https") and not user and host in _http.list_allowed_hosts()
     if allowed:
         _http.check_host(url)
     else:
@@ -529,7 +530,7 @@ def test_report_file_stems_are_unique_and_stay_in_the_folder(names: list[str]) -
             return names[int(code[2:]) % len(names)]
 
     codes = [f"GM{i:04d}" for i in range(len(names))]
-    stems = reports._stems(FakeRun(), codes)  # type: ignore[arg-type]
+    stems = _stems(FakeRun(), codes)  # type: ignore[arg-type]
     assert len({s.lower() for s in stems.values()}) == len(codes)
     root = Path("/reports/x")
     for stem in stems.values():

@@ -14,27 +14,56 @@ import pytest
 import shapely
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+import woonvoorraad.report.template as report_template
 from woonvoorraad.cli import main
+from woonvoorraad.demo import build_demo
 from woonvoorraad.errors import InputError
-from woonvoorraad.report import reports
-from woonvoorraad.report.reports import (
-    ReportParameterError,
+from woonvoorraad.report.export import export_html
+from woonvoorraad.report.format import (
     esc,
     fmt_aantal,
+    fmt_datum,
     fmt_euro,
+    fmt_euro_kort,
+    fmt_getal,
+    fmt_jaar,
     fmt_pct,
-    gemeente_summary,
-    load_run,
-    render_reports,
+    fmt_score,
+    fmt_waarde,
     safe_filename,
 )
+from woonvoorraad.report.html import html_table
+from woonvoorraad.report.render import RunResult, render_reports
+from woonvoorraad.report.run import (
+    Run,
+    candidate_buurten,
+    candidates_of,
+    gemeente_summary,
+    load_run,
+)
+from woonvoorraad.report.sections import (
+    chart_woz_inkomen,
+    check_report_parameters,
+    section_bronnen,
+    section_doelgroep,
+    section_instrumenten,
+    section_kaart,
+    section_kerncijfers,
+    section_kosten,
+    section_labels,
+    section_proeftuinen,
+    section_scores,
+    section_typologie,
+    title_block,
+)
+from woonvoorraad.report.template import KernelNotFoundError, ReportParameterError, find_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "notebooks" / "templates" / "gemeente_rapport.ipynb"
 KERNELSPEC = {"kernelspec": {"name": "woonvoorraad", "display_name": "woonvoorraad",
                              "language": "python"}}
-CODE_CELL_MARKERS = ('class="input"', "jp-InputArea", "input_area", "rapport.sectie_",
-                     "rapport.load_run")
+CODE_CELL_MARKERS = ('class="input"', "jp-InputArea", "input_area", "sections.section_",
+                     "load_run")
 REMOTE_SCRIPT = re.compile(r"""<(script|link)[^>]+(src|href)\s*=\s*["']?(https?:)?//""", re.I)
 
 
@@ -102,10 +131,10 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo region at scale 0.1, built once per test session (shared via basetemp)."""
-    return reports.demo_build(tmp_path_factory.getbasetemp() / "woonvoorraad-demo", scale=0.1)
+    return build_demo(tmp_path_factory.getbasetemp() / "woonvoorraad-demo", scale=0.1)
 
 
-def rendered_demo(tmp_path_factory: pytest.TempPathFactory) -> reports.RunResult | Path:
+def rendered_demo(tmp_path_factory: pytest.TempPathFactory) -> RunResult | Path:
     """All demo reports rendered once per session; returns the report folder."""
     out = tmp_path_factory.getbasetemp() / "woonvoorraad-rapporten"
     run_json = out / "run.json"
@@ -117,7 +146,7 @@ def rendered_demo(tmp_path_factory: pytest.TempPathFactory) -> reports.RunResult
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> reports.Run:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return load_run(demo_dir(tmp_path_factory))
 
 
@@ -140,14 +169,14 @@ def test_dutch_number_formats() -> None:
     assert fmt_aantal(1234) == "1.234" and fmt_aantal(1_234_567.6) == "1.234.568"
     assert fmt_pct(0.125) == "12,5%" and fmt_pct(0.0) == "0,0%"
     assert fmt_euro(215_000) == "€ 215.000"
-    assert reports.fmt_getal(-1234.56, 2) == "-1.234,56"
-    assert reports.fmt_euro_kort(3.45e6) == "€ 3,5 mln"
-    assert reports.fmt_jaar(1962.0) == "1962" and reports.fmt_score(0.5) == "0,50"
+    assert fmt_getal(-1234.56, 2) == "-1.234,56"
+    assert fmt_euro_kort(3.45e6) == "€ 3,5 mln"
+    assert fmt_jaar(1962.0) == "1962" and fmt_score(0.5) == "0,50"
     for missing in (None, np.nan, pd.NA, float("inf")):
         assert fmt_aantal(missing) == "n.b." and fmt_pct(missing) == "n.b."
-    assert reports.fmt_datum("2026-03-01T12:00:00+00:00") == "1 maart 2026"
+    assert fmt_datum("2026-03-01T12:00:00+00:00") == "1 maart 2026"
     with pytest.raises(ValueError, match="unknown format"):
-        reports.fmt_waarde(1, "onzin")
+        fmt_waarde(1, "onzin")
 
 
 def test_safe_filenames_cannot_leave_the_folder() -> None:
@@ -161,12 +190,12 @@ def test_safe_filenames_cannot_leave_the_folder() -> None:
 
 def test_escaping_and_tables() -> None:
     assert esc("<b>&\"'") == "&lt;b&gt;&amp;&quot;&#x27;"
-    t = reports.tabel(pd.DataFrame({"buurtnaam": [EVIL_BUURT], "woz_gemiddeld": [215_000.0],
+    t = html_table(pd.DataFrame({"buurtnaam": [EVIL_BUURT], "woz_gemiddeld": [215_000.0],
                                     "aandeel_koop": [np.nan]}),
                       ["buurtnaam", "woz_gemiddeld", "aandeel_koop"], caption="<i>x</i>")
     assert "<script>" not in t and "&lt;script&gt;" in t and "&lt;i&gt;" in t
     assert "€\u00a0215.000" in t and "n.b." in t and "Gemiddelde WOZ-waarde" in t
-    assert "Geen gegevens" in reports.tabel(pd.DataFrame(), ["buurtnaam"])
+    assert "Geen gegevens" in html_table(pd.DataFrame(), ["buurtnaam"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,19 +210,19 @@ def test_load_run_errors(tmp_path: Path, tiny: Path) -> None:
     with pytest.raises(InputError, match="cannot read manifest"):
         load_run(tmp_path)
     run = load_run(tiny)
-    assert run.synthetic and not run.geanalyseerd and run.tabel("proeftuinen") is None
+    assert run.synthetic and not run.geanalyseerd and run.read_table("proeftuinen") is None
     assert run.cbs_jaar == 2022
     assert run.resolve_gemeente("oostdorp") == "GM0001" == run.resolve_gemeente("1")
     with pytest.raises(InputError, match="Oostdorp \\(GM0001\\)"):
         run.resolve_gemeente("Emmen")
     with pytest.raises(InputError, match="CBS figures of 2022"):
-        reports.controleer_parameters(run, "GM0001", jaar=2024)
+        check_report_parameters(run, "GM0001", jaar=2024)
 
 
 def test_summary_of_gemeente_and_region(tiny: Path) -> None:
     run = load_run(tiny)
     g = gemeente_summary(run, "GM0001")
-    b = run.buurten_van("GM0001")
+    b = run.select_buurten("GM0001")
     assert g["n_woningen"] == b["n_woningen"].sum() and g["n_buurten"] == 2
     assert g["aandeel_naoorlogs"] == pytest.approx(b["n_naoorlogs"].sum() / b["n_woningen"].sum())
     assert np.isnan(g["n_doelgroep"]) and np.isnan(g["woz_gemiddeld"])
@@ -207,11 +236,11 @@ def test_summary_of_gemeente_and_region(tiny: Path) -> None:
 def test_sections_escape_data_and_say_what_is_missing(tiny: Path) -> None:
     run = load_run(tiny)
     html = "".join(str(f(run, "GM0001")) for f in (
-        reports.titelblok, reports.sectie_kerncijfers, reports.sectie_doelgroep,
-        reports.sectie_labels, reports.sectie_scores, reports.sectie_proeftuinen,
-        reports.sectie_instrumenten, reports.sectie_kosten, reports.sectie_typologie,
-        reports.grafiek_woz_inkomen, reports.sectie_kaart))
-    html += reports.sectie_bronnen(run) + reports.titelblok(run, "GM0003")
+        title_block, section_kerncijfers, section_doelgroep,
+        section_labels, section_scores, section_proeftuinen,
+        section_instrumenten, section_kosten, section_typologie,
+        chart_woz_inkomen, section_kaart))
+    html += section_bronnen(run) + title_block(run, "GM0003")
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "SYNTHETISCHE DEMODATA" in html
     assert html.count("Niet beschikbaar") >= 6
@@ -220,19 +249,19 @@ def test_sections_escape_data_and_say_what_is_missing(tiny: Path) -> None:
     assert "Gemeente ../../etc/passwd" in html  # shown as text, used nowhere as a path
 
 
-def test_sections_with_classification(demo: reports.Run) -> None:
+def test_sections_with_classification(demo: Run) -> None:
     code = demo.gemeenten()["gemeentecode"].iloc[0]
-    kand = reports.kandidaten(demo, code)
+    kand = candidates_of(demo, code)
     assert kand is not None and len(kand) >= 1
-    html = str(reports.sectie_proeftuinen(demo, code))
+    html = str(section_proeftuinen(demo, code))
     for rec in kand.to_dict("records"):
         assert esc(rec["eenheid_naam"]) in html and esc(rec["reden"]) in html
-    kern = str(reports.sectie_kerncijfers(demo, code))
+    kern = str(section_kerncijfers(demo, code))
     assert fmt_aantal(gemeente_summary(demo, code)["n_woningen"]) in kern
-    for f in (reports.sectie_scores, reports.sectie_instrumenten, reports.sectie_kosten,
-              reports.sectie_typologie):
+    for f in (section_scores, section_instrumenten, section_kosten,
+              section_typologie):
         assert "Niet beschikbaar" not in str(f(demo, code)), f.__name__
-    kb = reports.kandidaat_buurten(demo, code)
+    kb = candidate_buurten(demo, code)
     assert set(kb["buurtcode"]) <= set(demo.buurten["buurtcode"])
 
 
@@ -240,7 +269,7 @@ def test_export_html_drops_code_and_stderr() -> None:
     cell = new_code_cell("print('geheime code')")
     cell.outputs = [new_output("stream", name="stderr", text="FutureWarning: iets"),
                     new_output("display_data", data={"text/html": "<p>uitvoer</p>"})]
-    page = reports.export_html(new_notebook(cells=[cell], metadata=KERNELSPEC), titel="<t>")
+    page = export_html(new_notebook(cells=[cell], metadata=KERNELSPEC), titel="<t>")
     assert "<p>uitvoer</p>" in page and "geheime code" not in page
     assert "FutureWarning" not in page and "<title>&lt;t&gt;</title>" in page
     assert not REMOTE_SCRIPT.search(page) and "<script" not in page
@@ -269,7 +298,7 @@ def test_unknown_parameter_is_an_error(tiny: Path, tmp_path: Path,
         render_reports(tiny, gemeenten=["Emmen"], out_dir=tmp_path / "r")
     with pytest.raises(InputError, match=r"GM0114.*not in this build"):
         render_reports(tiny, region="regiodeal-zuid-oost-drenthe", out_dir=tmp_path / "r")
-    with pytest.raises(reports.KernelNotFoundError, match="ipykernel install"):
+    with pytest.raises(KernelNotFoundError, match="ipykernel install"):
         render_reports(tiny, kernel_name="bestaat-niet", out_dir=tmp_path / "r")
     assert not (tmp_path / "r").exists()
 
@@ -277,11 +306,12 @@ def test_unknown_parameter_is_an_error(tiny: Path, tmp_path: Path,
 def test_a_broken_gemeente_fails_alone(tiny: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     tpl = quick_template(tmp_path / "rapport.ipynb", """
-from woonvoorraad.report import reports as rapport
-run = rapport.load_run(data_dir)
+from woonvoorraad.report.run import load_run
+from woonvoorraad.report.sections import title_block
+run = load_run(data_dir)
 if gemeente_code == "GM0002":
     raise RuntimeError("kapot: opzettelijk defecte gemeente")
-rapport.titelblok(run, gemeente_code)
+title_block(run, gemeente_code)
 """)
     out = tmp_path / "rapporten"
     code = main(["report", "--data", str(tiny), "--all", "--out", str(out), "--template",
@@ -360,13 +390,12 @@ def test_reports_of_the_demo(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 def test_report_of_a_build_without_classification(tmp_path_factory: pytest.TempPathFactory,
                                                   tmp_path: Path) -> None:
-    from woonvoorraad.demo import region as datasets
+    from woonvoorraad import layout
+    from woonvoorraad.demo import make_demo
     from woonvoorraad.pipeline import build
 
-    raw = datasets.demo_paths(tmp_path_factory.getbasetemp() / "woonvoorraad-demo" / "raw"
-                              / "demo")
-    if not raw["bag"].is_file():
-        demo_dir(tmp_path_factory)
+    base = tmp_path_factory.getbasetemp() / "woonvoorraad-demo"
+    raw = make_demo(layout.demo_raw_dir(base, scale=0.1), scale=0.1)  # reused when present
     processed = tmp_path / "zonder-analyse"
     build(bag_path=raw["bag"], buurten_path=raw["buurten"], out=processed,
           gemeenten=["GM9902"], analyse=False, synthetic=True)
@@ -384,18 +413,18 @@ def test_template_is_found_where_a_wheel_installs_it(tmp_path: Path,
     ``<prefix>/share/woonvoorraad/templates``; ``$WOONVOORRAAD_TEMPLATE`` wins."""
     monkeypatch.delenv("WOONVOORRAAD_TEMPLATE", raising=False)
     site = tmp_path / "prefix" / "lib" / "site-packages" / "woonvoorraad"
-    monkeypatch.setattr(reports, "__file__", str(site / "reports.py"))
-    monkeypatch.setattr(reports, "_install_data_dirs", lambda: [str(tmp_path / "prefix")])
+    monkeypatch.setattr(report_template, "__file__", str(site / "template.py"))
+    monkeypatch.setattr(report_template, "_install_data_dirs", lambda: [str(tmp_path / "prefix")])
     with pytest.raises(InputError, match="pass --template FILE"):
-        reports.default_template()
+        find_template()
     installed = tmp_path / "prefix" / "share" / "woonvoorraad" / "templates"
     installed.mkdir(parents=True)
     (installed / "gemeente_rapport.ipynb").write_text("{}", encoding="utf-8")
-    assert reports.default_template() == installed / "gemeente_rapport.ipynb"
+    assert find_template() == installed / "gemeente_rapport.ipynb"
     own = tmp_path / "mijn.ipynb"
     own.write_text("{}", encoding="utf-8")
     monkeypatch.setenv("WOONVOORRAAD_TEMPLATE", str(own))
-    assert reports.default_template() == own
+    assert find_template() == own
 
 
 @pytest.mark.slow

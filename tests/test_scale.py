@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 
-from woonvoorraad.pipeline import geoparquet_table, write_dwellings
-from woonvoorraad.sources import bag, cbs
+from woonvoorraad._geoparquet import geoparquet_table, write_partitioned
+from woonvoorraad.sources import _bag_ids, bag, cbs
 from woonvoorraad.stock.dwellings import dwellings_from_bag
 from woonvoorraad.stock.indicators import _counts, combine_counts, partial_counts
 from woonvoorraad.stock.woningtype import neighbour_pairs
@@ -81,12 +81,12 @@ def _cfg() -> dict:
     return default_config()
 
 
-def test_write_dwellings_one_row_group_per_gemeente(tiny_bag_light: Path, tiny_buurten: Path,
+def test_write_partitioned_one_row_group_per_gemeente(tiny_bag_light: Path, tiny_buurten: Path,
                                                     tmp_path: Path) -> None:
     d = _dwellings(tiny_bag_light, tiny_buurten)
     d.loc[d.index[:3], ["buurtcode", "wijkcode", "gemeentecode"]] = pd.NA
     d.loc[d.index[3:6], "gemeentecode"] = "GM0001"
-    counts = write_dwellings(d, tmp_path / "d.parquet")
+    counts = write_partitioned(d, tmp_path / "d.parquet")
     assert counts == {"GM0001": 3, "GM9901": len(d) - 6, "": 3}
     f = pq.ParquetFile(tmp_path / "d.parquet")
     assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [3, 7, 3]
@@ -124,7 +124,7 @@ def test_lean_reader_equals_reader(tiny_bag_light: Path) -> None:
 def test_ids_int_path_only_for_plain_ids(values: list[str]) -> None:
     import pyarrow as pa
 
-    arr = bag._normalise_ids_arrow(pa.array(values))
+    arr = _bag_ids.normalise_ids_arrow(pa.array(values))
     assert arr.to_pylist() == ["0518100000212345", "0518100000212346"]
-    assert bag._int_ids(arr).tolist() == [518100000212345, 518100000212346]
-    assert bag._int_ids(pa.array(["123", "0518100000212346"])) is None
+    assert _bag_ids.parse_int_ids(arr).tolist() == [518100000212345, 518100000212346]
+    assert _bag_ids.parse_int_ids(pa.array(["123", "0518100000212346"])) is None

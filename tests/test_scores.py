@@ -14,20 +14,20 @@ from conftest_analysis import config, tiny_buurten
 from woonvoorraad.classify.scores import (
     SCORES,
     Component,
-    afgeleide_kenmerken,
-    beleidswaarde,
-    bereken_score,
-    bereken_scores,
-    componenten_uit_config,
-    gewogen_mediaan,
-    prognose_per_gemeente,
+    components_from_config,
+    compute_score,
+    compute_scores,
+    derive_drivers,
+    policy_value,
     ramp,
+    summarise_prognose,
+    weighted_median,
 )
 from woonvoorraad.config import default_config, load_config
 from woonvoorraad.errors import ConfigError, InputError
 
 CFG = default_config()
-COMPS = componenten_uit_config(CFG)
+COMPS = components_from_config(CFG)
 
 
 def test_ramp_up_down_and_nan():
@@ -39,16 +39,16 @@ def test_ramp_up_down_and_nan():
 
 
 def test_weighted_median():
-    assert gewogen_mediaan([100, 200, 300], [1, 1, 5]) == 300
-    assert gewogen_mediaan([100, 200, 300], [5, 1, 1]) == 100
-    assert gewogen_mediaan([100, np.nan, 300, 200]) == 200
-    assert gewogen_mediaan([100, 200], [0, 0]) == 100  # all zero weights: plain lower median
-    assert math.isnan(gewogen_mediaan([np.nan, np.nan]))
+    assert weighted_median([100, 200, 300], [1, 1, 5]) == 300
+    assert weighted_median([100, 200, 300], [5, 1, 1]) == 100
+    assert weighted_median([100, np.nan, 300, 200]) == 200
+    assert weighted_median([100, 200], [0, 0]) == 100  # all zero weights: plain lower median
+    assert math.isnan(weighted_median([np.nan, np.nan]))
 
 
 def test_hand_computed_scores():
     b = tiny_buurten()
-    res = bereken_scores(b, config=CFG)
+    res = compute_scores(b, config=CFG)
     f = res.frame
     # buurt 1 is at every "one" anchor of energy and lifecycle need
     assert f.loc[0, "energiebehoefte"] == pytest.approx(1.0)
@@ -68,7 +68,7 @@ def test_hand_computed_scores():
 
 def test_financial_room_hand_computed():
     b = tiny_buurten()
-    res = bereken_scores(b, config=CFG)
+    res = compute_scores(b, config=CFG)
     f = res.frame
     # GM0001: WOZ 180k (400 dw), 240k (300 dw): lower weighted median = 180k
     assert f.loc[0, "woz_mediaan_gemeente"] == 180000
@@ -90,14 +90,14 @@ def test_nan_drivers_are_skipped_and_reported_never_zero():
     b = tiny_buurten(woz_gemiddeld=[np.nan, 240000.0, 300000.0],
                      inkomen_per_inwoner=[np.nan, 28000.0, 40000.0],
                      aandeel_laag_inkomen=[np.nan, 0.1, 0.04])
-    f = bereken_scores(b, config=CFG).frame
+    f = compute_scores(b, config=CFG).frame
     assert np.isnan(f.loc[0, "financiele_ruimte"])
     assert f.loc[0, "financiele_ruimte_inputs"] == ""
     assert f.loc[0, "financiele_ruimte_ontbrekend"] == (
         "woz_t_o_v_mediaan,inkomen_t_o_v_daeb,aandeel_laag_inkomen")
     # with only some drivers: weights are rescaled over the ones present
     b2 = tiny_buurten(gasverbruik_gemiddeld=[np.nan, np.nan, np.nan])
-    f2 = bereken_scores(b2, config=CFG).frame
+    f2 = compute_scores(b2, config=CFG).frame
     # buurt 2: (0.6 * .5 + 0.2 * .5) / 0.8 = 0.5
     assert f2.loc[1, "energiebehoefte"] == pytest.approx(0.5)
     assert f2.loc[1, "energiebehoefte_inputs"] == "aandeel_label_efg,aandeel_naoorlogs"
@@ -105,7 +105,7 @@ def test_nan_drivers_are_skipped_and_reported_never_zero():
 
 def test_absent_columns_are_reported():
     b = tiny_buurten().drop(columns=["gasverbruik_gemiddeld", "trend_65plus"])
-    res = bereken_scores(b, config=CFG)
+    res = compute_scores(b, config=CFG)
     assert any("gasverbruik_gemiddeld" in n and "trend_65plus" in n for n in res.notities)
     assert (res.frame["energiebehoefte_ontbrekend"].str.contains("gasverbruik")).all()
 
@@ -113,7 +113,7 @@ def test_absent_columns_are_reported():
 def test_prognose_is_used_and_missing_gemeente_reported():
     p = pd.DataFrame({"gemeentecode": ["GM0001"] * 3, "jaar": [2024, 2030, 2050],
                       "bevolking": [1000, 950, 700], "huishoudens": [500, 470, 300]})
-    res = bereken_scores(tiny_buurten(), config=CFG, prognose=p)
+    res = compute_scores(tiny_buurten(), config=CFG, prognose=p)
     f = res.frame
     expected = (470 / 500) ** (1 / 6) - 1  # 2050 lies beyond prognose_eindjaar 2035
     assert f.loc[0, "prognose_huishoudens"] == pytest.approx(expected)
@@ -121,52 +121,52 @@ def test_prognose_is_used_and_missing_gemeente_reported():
     assert np.isnan(f.loc[2, "prognose_huishoudens"])
     assert any("GM0002" in n for n in res.notities)
     with pytest.raises(InputError):
-        prognose_per_gemeente(p.drop(columns="huishoudens"), eindjaar=2035)
+        summarise_prognose(p.drop(columns="huishoudens"), eindjaar=2035)
 
 
 def test_policy_lookup_and_errors():
-    assert beleidswaarde(CFG, "daeb_meerpersoons", 2025) == 54847
-    assert beleidswaarde(CFG, "nhg_grens") == 470000  # beleid.jaar = 2026
-    assert beleidswaarde(CFG, "daeb_eenpersoons", 2026) == 51537
-    assert beleidswaarde(CFG, "koopgrens_betaalbaar", 2024) == 390000
+    assert policy_value(CFG, "daeb_meerpersoons", 2025) == 54847
+    assert policy_value(CFG, "nhg_grens") == 470000  # beleid.jaar = 2026
+    assert policy_value(CFG, "daeb_eenpersoons", 2026) == 51537
+    assert policy_value(CFG, "koopgrens_betaalbaar", 2024) == 390000
     with pytest.raises(ConfigError, match="2021"):
-        beleidswaarde(CFG, "daeb_eenpersoons", 2021)
+        policy_value(CFG, "daeb_eenpersoons", 2021)
     with pytest.raises(ConfigError):
-        beleidswaarde(CFG, "bestaat_niet")
+        policy_value(CFG, "bestaat_niet")
 
 
 def test_config_validation_of_components():
     bad = load_config(overrides={"scores": {"energiebehoefte": {
         "aandeel_label_efg": {"nul": 0.5, "een": 0.5}}}})
     with pytest.raises(ConfigError, match="nul and een"):
-        componenten_uit_config(bad)
+        components_from_config(bad)
     neg = load_config(overrides={"scores": {"energiebehoefte": {
         "aandeel_label_efg": {"gewicht": -1.0}}}})
     with pytest.raises(ConfigError, match="gewicht"):
-        componenten_uit_config(neg)
+        components_from_config(neg)
 
 
 def test_anchor_override_changes_score():
     b = tiny_buurten()
-    base = bereken_scores(b, config=CFG).frame.loc[1, "energiebehoefte"]
+    base = compute_scores(b, config=CFG).frame.loc[1, "energiebehoefte"]
     cfg = config(scores={"energiebehoefte": {"aandeel_label_efg": {"een": 0.3}}})
-    changed = bereken_scores(b, config=cfg).frame.loc[1, "energiebehoefte"]
+    changed = compute_scores(b, config=cfg).frame.loc[1, "energiebehoefte"]
     assert changed > base
 
 
 def test_unrelated_gemeente_does_not_change_scores():
     b = tiny_buurten()
-    alone = bereken_scores(b.iloc[:2], config=CFG).frame
+    alone = compute_scores(b.iloc[:2], config=CFG).frame
     extra = tiny_buurten(buurtcode=["BU0001", "BU0002", "BU0009"],
                          gemeentecode=["GM0001", "GM0001", "GM0009"],
                          woz_gemiddeld=[180000.0, 240000.0, 900000.0])
-    with_other = bereken_scores(extra, config=CFG).frame.iloc[:2]
+    with_other = compute_scores(extra, config=CFG).frame.iloc[:2]
     cols = [*SCORES, "woz_t_o_v_mediaan"]
     pd.testing.assert_frame_equal(alone[cols], with_other[cols])
 
 
 def test_long_component_table():
-    res = bereken_scores(tiny_buurten(), config=CFG)
+    res = compute_scores(tiny_buurten(), config=CFG)
     long = res.componenten
     assert set(long["score"]) == set(SCORES)
     row = long[(long["buurtcode"] == "BU0002") & (long["kolom"] == "aandeel_label_efg")]
@@ -191,7 +191,7 @@ def test_each_score_is_monotone_in_each_driver(score, data):
     step = data.draw(st.floats(0, 5e5, allow_nan=False), label="step")
     hi = lo + step if comp.een > comp.nul else lo - step
     rows = [dict(values, **{comp.kolom: lo}), dict(values, **{comp.kolom: hi})]
-    out, _ = bereken_score(pd.DataFrame(rows), comps)
+    out, _ = compute_score(pd.DataFrame(rows), comps)
     a, b = out[score].to_numpy()
     if np.isnan(a):
         assert np.isnan(b)
@@ -212,9 +212,9 @@ def test_financial_room_monotone_in_woz_through_the_gemeente_median(woz, n, who,
     who %= k
     b = pd.DataFrame({"buurtcode": [f"BU{i}" for i in range(k)], "gemeentecode": "GM1",
                       "n_woningen": n[:k], "woz_gemiddeld": woz})
-    before = bereken_scores(b, config=CFG).frame.loc[who, "financiele_ruimte"]
+    before = compute_scores(b, config=CFG).frame.loc[who, "financiele_ruimte"]
     b.loc[who, "woz_gemiddeld"] += up
-    after = bereken_scores(b, config=CFG).frame.loc[who, "financiele_ruimte"]
+    after = compute_scores(b, config=CFG).frame.loc[who, "financiele_ruimte"]
     assert after >= before - 1e-12
 
 
@@ -226,11 +226,11 @@ def test_financial_room_monotone_in_income_and_low_income_share(ipi, up, hh, low
                      gemiddelde_huishoudsgrootte=[hh, hh, 2.0],
                      aandeel_laag_inkomen=[low, low, 0.1],
                      woz_gemiddeld=[200000.0, 200000.0, 200000.0])
-    f = bereken_scores(b, config=CFG).frame
+    f = compute_scores(b, config=CFG).frame
     assert f.loc[1, "financiele_ruimte"] >= f.loc[0, "financiele_ruimte"] - 1e-12
     b2 = b.copy()
     b2.loc[0, "aandeel_laag_inkomen"] = low + more_low
-    f2 = bereken_scores(b2, config=CFG).frame
+    f2 = compute_scores(b2, config=CFG).frame
     assert f2.loc[0, "financiele_ruimte"] <= f.loc[0, "financiele_ruimte"] + 1e-12
 
 
@@ -238,9 +238,9 @@ def test_financial_room_monotone_in_income_and_low_income_share(ipi, up, hh, low
 @given(perm=st.permutations(range(3)))
 def test_scores_invariant_to_row_order(perm):
     b = tiny_buurten()
-    base = bereken_scores(b, config=CFG).frame.set_index(b["buurtcode"])
+    base = compute_scores(b, config=CFG).frame.set_index(b["buurtcode"])
     shuffled = b.iloc[list(perm)]
-    other = bereken_scores(shuffled, config=CFG).frame.set_index(shuffled["buurtcode"])
+    other = compute_scores(shuffled, config=CFG).frame.set_index(shuffled["buurtcode"])
     pd.testing.assert_frame_equal(base.sort_index(), other.sort_index())
 
 
@@ -251,5 +251,5 @@ def test_component_direction_labels():
 
 def test_derived_columns_have_buurt_index():
     b = tiny_buurten().set_index(pd.Index([10, 20, 30]))
-    out, _ = afgeleide_kenmerken(b, config=CFG)
+    out, _ = derive_drivers(b, config=CFG)
     assert list(out.index) == [10, 20, 30]

@@ -19,8 +19,8 @@ import nbformat
 import pyogrio
 import pytest
 
-from woonvoorraad import _io, settings
-from woonvoorraad._testserver import ReplayServer, fast_io, no_internet, replay_settings
+from _testserver import ReplayServer, fast_io, no_internet, replay_settings
+from woonvoorraad import _archive, settings
 from woonvoorraad.cli import main
 from woonvoorraad.errors import (
     DownloadError,
@@ -28,8 +28,14 @@ from woonvoorraad.errors import (
     InputError,
     UnsafeArchiveError,
 )
-from woonvoorraad.report import maps, reports
-from woonvoorraad.sources import _http, fetch
+from woonvoorraad.report import maps, sections
+from woonvoorraad.report._processes import worker_env
+from woonvoorraad.report.format import esc
+from woonvoorraad.report.index import index_html
+from woonvoorraad.report.render import ReportStatus, _stems, render_reports
+from woonvoorraad.report.run import Run, load_run
+from woonvoorraad.report.sections import make_map
+from woonvoorraad.sources import _cache, _http, eponline_api, fetch, pdok
 
 BAD = Path(__file__).parent / "data" / "bad"
 HTTP_DATA = Path(__file__).parent / "data" / "http"
@@ -73,7 +79,7 @@ def _hostile_buurten(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> reports.Run:
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     from woonvoorraad.demo.region import make_demo
     from woonvoorraad.pipeline import build
 
@@ -82,15 +88,15 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> reports.Run:
     out = tmp_path_factory.mktemp("processed")
     build(bag_path=raw["bag"], buurten_path=raw["buurten"], out=out,
           cbs_paths=[raw["cbs_2022"]], labels_path=raw["labels"], synthetic=True)
-    return reports.load_run(out)
+    return load_run(out)
 
 
 def _sections() -> list[tuple[str, Any]]:
-    names = sorted(n for n in dir(reports) if n.startswith(("sectie_", "grafiek_")))
-    return [(n, getattr(reports, n)) for n in [*names, "titelblok"]]
+    names = sorted(n for n in dir(sections) if n.startswith(("section_", "chart_")))
+    return [(n, getattr(sections, n)) for n in [*names, "title_block"]]
 
 
-def test_every_report_section_escapes_hostile_names(hostile_run: reports.Run) -> None:
+def test_every_report_section_escapes_hostile_names(hostile_run: Run) -> None:
     codes = list(hostile_run.gemeenten()["gemeentecode"])
     assert set(hostile_run.buurten["buurtnaam"]) <= set(HOSTILE)
     seen_escaped = set()
@@ -101,9 +107,9 @@ def test_every_report_section_escapes_hostile_names(hostile_run: reports.Run) ->
             text = str(out)
             _no_raw_markup(text, f"{name}({code})")
             for h in HOSTILE + HOSTILE_GEMEENTE:
-                if reports.esc(h) in text:
+                if esc(h) in text:
                     seen_escaped.add(h)
-            if name.startswith("grafiek_") and "data:image/png;base64," in text:
+            if name.startswith("chart_") and "data:image/png;base64," in text:
                 data = text.split("data:image/png;base64,", 1)[1]
                 png = base64.b64decode(data.split('"', maxsplit=1)[0])
                 assert png.startswith(b"\x89PNG")  # rendered, mathtext did not choke on "$"
@@ -111,26 +117,26 @@ def test_every_report_section_escapes_hostile_names(hostile_run: reports.Run) ->
     assert {HOSTILE[0], HOSTILE[1], HOSTILE_GEMEENTE[0]} <= seen_escaped
 
 
-def test_index_page_escapes_names_and_links(hostile_run: reports.Run) -> None:
-    statuses = [reports.ReportStatus(gemeentecode=c, gemeentenaam=hostile_run.gemeentenaam(c),
+def test_index_page_escapes_names_and_links(hostile_run: Run) -> None:
+    statuses = [ReportStatus(gemeentecode=c, gemeentenaam=hostile_run.gemeentenaam(c),
                                      status="failed", error=HOSTILE[0],
                                      html=f"{c}-x.html", log="logs/x.log")
                 for c in hostile_run.gemeenten()["gemeentecode"]]
-    page = reports.index_html(hostile_run, statuses, region=HOSTILE[1])
+    page = index_html(hostile_run, statuses, region=HOSTILE[1])
     _no_raw_markup(page, "index.html")
-    assert reports.esc(HOSTILE_GEMEENTE[0]) in page
-    assert reports.esc(HOSTILE[0]) in page  # the error message, escaped
+    assert esc(HOSTILE_GEMEENTE[0]) in page
+    assert esc(HOSTILE[0]) in page  # the error message, escaped
 
 
-def test_map_tooltips_and_layers_escape_hostile_names(hostile_run: reports.Run) -> None:
+def test_map_tooltips_and_layers_escape_hostile_names(hostile_run: Run) -> None:
     for code in hostile_run.gemeenten()["gemeentecode"]:
-        page = maps.map_html(reports.kaart(hostile_run, code))
+        page = maps.map_html(make_map(hostile_run, code))
         _no_raw_markup(page, f"map of {code}")
         # the data sits in <script> as JSON with <, > and & escaped, and is shown with
         # textContent; so "</script>" in a name cannot end the script
         assert "\\u003cscript\\u003ealert" in page
         assert "\\u003c/script\\u003e\\u003cscript\\u003e" in page
-        iframe = maps.map_iframe(reports.kaart(hostile_run, code))
+        iframe = maps.map_iframe(make_map(hostile_run, code))
         assert iframe.count("<iframe") == 1 and "<script" not in iframe.split("srcdoc=")[1]
 
 
@@ -162,7 +168,7 @@ def test_report_file_names_never_leave_the_folder() -> None:
             return self.names.get(code, code)
 
     codes = [*FakeRun.names, "GM/../../0007", "../GM0008"]
-    stems = reports._stems(FakeRun(), codes)  # type: ignore[arg-type]
+    stems = _stems(FakeRun(), codes)  # type: ignore[arg-type]
     root = Path("/srv/reports")
     for stem in stems.values():
         assert "/" not in stem and "\\" not in stem and ".." not in stem and "\x00" not in stem
@@ -193,7 +199,7 @@ def test_report_workers_do_not_get_the_api_key(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(settings.ep_online_api_key_env, API_KEY)
     monkeypatch.setenv("SOME_SERVICE_TOKEN", "tok-123456")
     monkeypatch.setenv("WOONVOORRAAD_PROGRESS", "1")
-    env = reports._worker_env()
+    env = worker_env()
     assert settings.ep_online_api_key_env not in env and "SOME_SERVICE_TOKEN" not in env
     assert API_KEY not in json.dumps(env)
     assert env["WOONVOORRAAD_PROGRESS"] == "0" and "PATH" in env
@@ -207,7 +213,7 @@ def test_no_secret_anywhere_from_fetch_to_report(tmp_path: Path, monkeypatch: py
     caplog.set_level(logging.DEBUG)
     data = tmp_path / "data"
     monkeypatch.setenv(settings.ep_online_api_key_env, API_KEY)
-    monkeypatch.setattr(fetch, "BAG_PAGE_LIMIT", 7)
+    monkeypatch.setattr(pdok, "BAG_PAGE_LIMIT", 7)
     with no_internet(), ReplayServer(HTTP_DATA, api_key=API_KEY) as srv, fast_io(), \
             replay_settings(srv, data_dir=data):
         result = fetch.fetch("Emmen", data_dir=data)["Emmen"]
@@ -216,7 +222,7 @@ def test_no_secret_anywhere_from_fetch_to_report(tmp_path: Path, monkeypatch: py
         assert main(["build", "--gemeente", "Emmen", "--data-dir", str(data), "-v"]) == 0
         processed = data / "processed" / "GM0114"
         folder = tmp_path / "reports"
-        run = reports.render_reports(processed, out_dir=folder, workers=1, timeout=300)
+        run = render_reports(processed, out_dir=folder, workers=1, timeout=300)
     assert run.ok, [r.error for r in run.reports]
     # every byte written anywhere: raw data, cache, manifests, build, reports, logs
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -269,7 +275,7 @@ def test_redirects_to_other_places_are_refused(srv: ReplayServer, location: str,
                    "headers": {"Location": location.format(host=host)}})
     with pytest.raises(DownloadError, match=re.escape(match)):
         _http.get_json(f"{srv.base_url}/ODataApi/moved", source="cbs-odata")
-    assert "secret" not in str(_http.verify_cache())
+    assert "secret" not in str(_cache.verify_cache())
 
 
 def test_downgrade_from_https_to_http_is_refused() -> None:
@@ -296,7 +302,8 @@ def test_next_link_to_another_host_is_refused(srv: ReplayServer) -> None:
             "links": [{"rel": "next", "href": "http://127.0.0.1@evil.example/items"}]}
     with pytest.raises(DownloadError, match=r"evil\.example"):
         list(_http.iter_pages(f"{srv.base_url}{PROPS}", params={"$format": "json"},
-                              source="cbs-odata", next_link=lambda _: _http.next_link_ogc(page)))
+                              source="cbs-odata",
+                              next_link=lambda _: _http.find_next_link_ogc(page)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,11 +317,11 @@ def test_next_link_to_another_host_is_refused(srv: ReplayServer) -> None:
 def test_unsafe_zips_are_refused_everywhere(name: str, match: str, tmp_path: Path) -> None:
     path = BAD / "ep" / name
     with pytest.raises(UnsafeArchiveError, match=match):
-        _io.safe_extract_zip(path, tmp_path / "x")
+        _archive.safe_extract_zip(path, tmp_path / "x")
     with pytest.raises(UnsafeArchiveError, match=match):
-        fetch.labels_from_bulk(path, ["0000010000000001"], tmp_path / "labels.csv")
+        eponline_api.extract_labels(path, ["0000010000000001"], tmp_path / "labels.csv")
     with pytest.raises(ValueError, match=match):
-        fetch._validate_zip(path)  # a downloaded bulk file: discarded, never cached
+        eponline_api.check_bulk_zip(path)  # a downloaded bulk file: discarded, never cached
     assert not any(tmp_path.rglob("*"))
     assert not Path("/tmp/evil").exists()
 
@@ -326,7 +333,7 @@ def test_symlink_member_is_refused(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(info, "/etc/passwd")
     with pytest.raises(UnsafeArchiveError, match="symbolic link"):
-        _io.safe_extract_zip(archive, tmp_path / "x")
+        _archive.safe_extract_zip(archive, tmp_path / "x")
 
 
 def test_safe_extract_writes_a_good_zip_inside_the_folder(tmp_path: Path) -> None:
@@ -334,7 +341,7 @@ def test_safe_extract_writes_a_good_zip_inside_the_folder(tmp_path: Path) -> Non
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("labels/v.csv", "a;b\n1;2\n")
         zf.writestr("readme.txt", "x")
-    written = _io.safe_extract_zip(archive, tmp_path / "dest")
+    written = _archive.safe_extract_zip(archive, tmp_path / "dest")
     assert sorted(p.relative_to(tmp_path / "dest").as_posix() for p in written) == [
         "labels/v.csv", "readme.txt"]
     assert (tmp_path / "dest" / "labels" / "v.csv").read_text() == "a;b\n1;2\n"
@@ -347,7 +354,7 @@ def test_downloaded_zip_slip_is_discarded_and_not_cached(srv: ReplayServer,
     with pytest.raises(DownloadError, match="leads outside the folder"):
         _http.download(f"{srv.base_url}/blob/slip.zip", source="ep-online",
                        cache_id="ep-online/slip.zip", suffix=".zip",
-                       validate=fetch._validate_zip)
-    report = _http.verify_cache()
+                       validate=eponline_api.check_bulk_zip)
+    report = _cache.verify_cache()
     assert report["ok"] == [] and report["partials"] == []
     assert not list((tmp_path / "cache").rglob("*.zip"))

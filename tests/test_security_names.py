@@ -165,7 +165,7 @@ time.sleep(300)
 
 def _lock_free(folder: Path) -> bool:
     from woonvoorraad._io import FolderLock
-    from woonvoorraad.report.reports import REPORT_LOCK_NAME
+    from woonvoorraad.report.render import REPORT_LOCK_NAME
 
     lock = FolderLock(folder, name=REPORT_LOCK_NAME, what="test")
     lock.acquire()
@@ -235,7 +235,7 @@ def _evil_demo(root: Path) -> dict[str, Path]:
 @pytest.mark.slow
 def test_control_characters_in_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from woonvoorraad.pipeline import build
-    from woonvoorraad.report.reports import ANALYSE_TABELLEN, load_run
+    from woonvoorraad.report.run import ANALYSE_TABELLEN, load_run
 
     paths = _evil_demo(tmp_path)
     out = tmp_path / "build"
@@ -260,10 +260,10 @@ def test_control_characters_in_names(tmp_path: Path, capsys: pytest.CaptureFixtu
     run = load_run(out)
     codes = set(run.gemeenten()["gemeentecode"])
     for key in ANALYSE_TABELLEN:  # as the reports read them: no rows split by a CR
-        tab = run.tabel(key)
+        tab = run.read_table(key)
         if tab is not None and "gemeentecode" in tab.columns:
             assert tab["gemeentecode"].isin(codes).all(), key
-    kand = run.tabel("proeftuinen")
+    kand = run.read_table("proeftuinen")
     assert kand is not None and EVIL_GEMEENTE in set(kand["gemeentenaam"])
     code = run.gemeenten().set_index("gemeentenaam").loc[EVIL_GEMEENTE, "gemeentecode"]
 

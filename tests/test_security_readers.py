@@ -51,10 +51,16 @@ def _copy(src: Path, dst: Path, edit: Callable[[dict[str, gpd.GeoDataFrame]], No
     return dst
 
 
-def _bag_warnings(caplog: pytest.LogCaptureFixture, logger: str = "woonvoorraad.sources.bag"
-                  ) -> list[str]:
+#: The BAG reader and its helper modules (:mod:`woonvoorraad.sources._bag_values` warns).
+BAG_LOGGERS = ("woonvoorraad.sources.bag", "woonvoorraad.sources._bag_arrow",
+               "woonvoorraad.sources._bag_ids", "woonvoorraad.sources._bag_values")
+
+
+def _bag_warnings(caplog: pytest.LogCaptureFixture,
+                  logger: str | tuple[str, ...] = BAG_LOGGERS) -> list[str]:
+    names = (logger,) if isinstance(logger, str) else logger
     return [r.getMessage() for r in caplog.records
-            if r.levelno >= logging.WARNING and r.name == logger]
+            if r.levelno >= logging.WARNING and r.name in names]
 
 
 def _dwellings(bag_path: Path, buurten_path: Path, *, for_build: bool = True

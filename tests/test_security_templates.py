@@ -31,7 +31,8 @@ from matplotlib.text import Text
 import test_browser
 from test_browser import OfflinePage
 from woonvoorraad.cli import main
-from woonvoorraad.report import charts, maps, reports
+from woonvoorraad.report import charts, maps
+from woonvoorraad.report.format import esc
 
 
 def jinja_text(text: str) -> str:
@@ -169,7 +170,7 @@ def test_names_with_dollars_and_braces_are_plain_text_in_charts() -> None:
     frame = pd.DataFrame({"buurtnaam": names, "energiebehoefte": [0.2, 0.5, 0.9],
                           "levensloopbehoefte": [0.1, 0.4, 0.7],
                           "kosten_b_min": [1e6, 2e6, 3e6], "kosten_b_max": [2e6, 4e6, 5e6]})
-    for fig in (charts.score_profiel(frame), charts.kosten_bandbreedte(frame)):
+    for fig in (charts.plot_score_profile(frame), charts.plot_costs(frame)):
         assert charts.fig_to_png(fig).startswith(b"\x89PNG")
         texts = [t for t in fig.findobj(Text) if "$" in t.get_text() or "{" in t.get_text()]
         assert texts and not any(t.get_parse_math() for t in texts)
@@ -229,8 +230,8 @@ def test_report_with_jinja_names_succeeds_and_runs_nothing(hostile_reports: dict
         page = (r["out"] / rec["html"]).read_text(encoding="utf-8")
         for where, text in (("report", page), ("index", index)):
             assert not any(t in text.lower() for t in EXECUTED), (where, naam)
-        assert f"<h1>Gemeente {reports.esc(naam)}" in page
-        assert reports.esc(naam) in index
+        assert f"<h1>Gemeente {esc(naam)}" in page
+        assert esc(naam) in index
         kaart = (r["out"] / rec["kaart"]).read_text(encoding="utf-8")
         strings = map_strings(kaart)
         assert_inert(kaart, [f"Gemeente {naam}"], rec["kaart"])

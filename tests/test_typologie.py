@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 
 from conftest_analysis import fast_config
-from woonvoorraad.classify.typologie import bic_harde_indeling, cluster_namen, typologie
+from woonvoorraad.classify.typologie import bic_hard_partition, fit_typologie, name_clusters
 from woonvoorraad.errors import ConfigError, InputError
 
 FEATURES = ["aandeel_naoorlogs", "aandeel_koop", "aandeel_65plus", "woz_gemiddeld",
@@ -38,7 +38,7 @@ def blobs(n_per: int = 40, seed: int = 3, n_types: int = 3) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def base_result():
-    return typologie(blobs(), config=fast_config())
+    return fit_typologie(blobs(), config=fast_config())
 
 
 def test_three_types_found_and_table_kept(base_result):
@@ -54,7 +54,7 @@ def test_three_types_found_and_table_kept(base_result):
 
 
 def test_identical_across_two_runs(base_result):
-    again = typologie(blobs(), config=fast_config())
+    again = fit_typologie(blobs(), config=fast_config())
     pd.testing.assert_series_equal(base_result.labels, again.labels)
     assert base_result.namen == again.namen
     pd.testing.assert_frame_equal(base_result.k_tabel, again.k_tabel)
@@ -63,7 +63,7 @@ def test_identical_across_two_runs(base_result):
 
 def test_row_order_does_not_matter(base_result):
     shuffled = blobs().sample(frac=1.0, random_state=11)
-    other = typologie(shuffled, config=fast_config())
+    other = fit_typologie(shuffled, config=fast_config())
     pd.testing.assert_series_equal(base_result.labels, other.labels)
     assert base_result.namen == other.namen
 
@@ -94,7 +94,7 @@ def test_exclusions_and_imputation_are_visible():
     df.loc[0, "n_woningen"] = 5
     df.loc[1, ["woz_gemiddeld", "inkomen_per_inwoner", "aandeel_65plus"]] = np.nan
     df.loc[2, "woz_gemiddeld"] = np.nan
-    r = typologie(df, config=fast_config())
+    r = fit_typologie(df, config=fast_config())
     uit = r.uitgesloten.set_index("buurtcode")["reden"]
     assert "5 woningen (minder dan 10)" in uit[df.loc[0, "buurtcode"]]
     assert "3 van 8 kenmerken ontbreken" in uit[df.loc[1, "buurtcode"]]
@@ -109,7 +109,7 @@ def test_empty_feature_is_left_out_visibly_not_silently(caplog):
     # CBS publishes some figures later (-99995 in a first release): a feature without any
     # value is left out of the model, and the result and the log say so
     df = blobs().assign(aandeel_koop=np.nan)
-    r = typologie(df, config=fast_config())
+    r = fit_typologie(df, config=fast_config())
     assert "aandeel_koop" not in r.kenmerken
     assert any("aandeel_koop" in n and "weggelaten" in n for n in r.notities)
     assert "typology features without any values left out: aandeel_koop" in caplog.text
@@ -120,19 +120,19 @@ def test_too_few_features_with_values_is_an_error():
     feats = fast_config()["typologie"]["kenmerken"]
     df = blobs().assign(**dict.fromkeys(feats[1:], np.nan))
     with pytest.raises(InputError, match="fewer than two features"):
-        typologie(df, config=fast_config())
+        fit_typologie(df, config=fast_config())
 
 
 def test_ward_is_refused_above_the_limit_and_works_below():
     df = blobs()
     with pytest.raises(ConfigError, match="ward_max_n"):
-        typologie(df, config=fast_config(typologie={"methode": "ward", "ward_max_n": 100}))
-    r = typologie(df, config=fast_config(typologie={"methode": "ward"}))
+        fit_typologie(df, config=fast_config(typologie={"methode": "ward", "ward_max_n": 100}))
+    r = fit_typologie(df, config=fast_config(typologie={"methode": "ward"}))
     assert r.k == 3 and r.k_tabel["ari_seeds"].isna().all()  # deterministic: no seed check
 
 
 def test_gaussian_mixture_uses_its_own_bic():
-    r = typologie(blobs(), config=fast_config(typologie={"methode": "gmm", "k": 3}))
+    r = fit_typologie(blobs(), config=fast_config(typologie={"methode": "gmm", "k": 3}))
     model = r.pipeline.named_steps["model"]
     assert isinstance(model, GaussianMixture)
     Xs = r.pipeline[:-1].transform(blobs().sort_values("buurtcode").set_index("buurtcode")[
@@ -144,7 +144,7 @@ def test_convergence_warning_is_recorded_not_raised():
     df = blobs(n_per=10)
     # only three distinct points: KMeans with k > 3 warns that it found fewer clusters
     df[FEATURES] = np.repeat(TYPES, 10, axis=0)
-    r = typologie(df, config=fast_config(typologie={"k_min": 3, "k_max": 4,
+    r = fit_typologie(df, config=fast_config(typologie={"k_min": 3, "k_max": 4,
                                                     "stabiliteit_seeds": 1}))
     tab = r.k_tabel.set_index("k")
     assert r.k == 3
@@ -156,7 +156,7 @@ def test_names_are_unique_even_for_similar_centroids():
     z = pd.DataFrame({"aandeel_naoorlogs": [1.0, 1.0], "aandeel_koop": [1.0, 1.0],
                       "aandeel_65plus": [0.8, 0.8], "woz_gemiddeld": [0.1, -0.3]},
                      index=[1, 2])
-    names = cluster_namen(z)
+    names = name_clusters(z)
     assert len(set(names.values())) == 2
     assert names[1].startswith("naoorlogse koopwijk, vergrijsd")
 
@@ -165,18 +165,18 @@ def test_bic_prefers_the_true_partition():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (50, 2)), rng.normal(8, 1, (50, 2))])
     good = np.repeat([0, 1], 50)
-    assert bic_harde_indeling(X, good) < bic_harde_indeling(X, rng.integers(0, 2, 100))
+    assert bic_hard_partition(X, good) < bic_hard_partition(X, rng.integers(0, 2, 100))
 
 
 def test_few_buurten_get_few_types():
     """14 buurten (the real Haaglanden sample's size) give k = 3 only, not 7 types of two
     buurten each; a fixed k is the user's choice and is kept."""
     small = blobs(n_per=5)[:14]
-    r = typologie(small, config=fast_config(typologie={"k_max": 8}))
+    r = fit_typologie(small, config=fast_config(typologie={"k_max": 8}))
     assert list(r.k_tabel["k"]) == [3] and r.k == 3
     assert any("minstens 4 buurten per type" in n for n in r.notities)
     assert r.labels.value_counts().min() >= 2
-    fixed = typologie(small, config=fast_config(typologie={"k": 5}))
+    fixed = fit_typologie(small, config=fast_config(typologie={"k": 5}))
     assert fixed.k == 5 and list(fixed.k_tabel["k"]) == [5]
 
 
@@ -185,7 +185,7 @@ def test_few_buurten_get_few_types():
                                         ("min_buurten_per_cluster", 0)])
 def test_config_checks(key, value):
     with pytest.raises(ConfigError):
-        typologie(blobs(), config=fast_config(typologie={key: value}))
+        fit_typologie(blobs(), config=fast_config(typologie={key: value}))
 
 
 @pytest.mark.slow
@@ -199,10 +199,10 @@ def test_national_size_keeps_kmeans():
     df.insert(0, "buurtcode", [f"BU{i:08d}" for i in range(len(df))])
     df["n_woningen"] = rng.integers(10, 2000, len(df))
     cfg = fast_config(typologie={"k_min": 4, "k_max": 6, "n_init": 3})
-    r = typologie(df, config=cfg)
+    r = fit_typologie(df, config=cfg)
     model = r.pipeline.named_steps["model"]
     assert type(model) is KMeans and not isinstance(model, MiniBatchKMeans)
     assert len(r.silhouette) == len(df) == 14500
     assert any("steekproef van 5000" in n for n in r.notities)
     with pytest.raises(ConfigError, match="ward_max_n"):
-        typologie(df, config=fast_config(typologie={"methode": "ward"}))
+        fit_typologie(df, config=fast_config(typologie={"methode": "ward"}))

@@ -41,7 +41,7 @@ RD_NEW = "EPSG:28992"
 RD_EXTENT = (-25_000.0, 280_000.0, 310_000.0, 640_000.0)
 
 #: Values at or below this are CBS missing-value codes
-#: (as :data:`woonvoorraad.sources.cbs.SENTINEL_MAX`).
+#: (the one definition: the CBS readers and the OData download use it).
 CBS_MISSING_MAX = -99990
 
 #: Longitude/latitude box of the Netherlands: RD-labelled data inside it is in degrees.

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from woonvoorraad import __version__, settings
+from woonvoorraad import __version__, layout, settings
 from woonvoorraad._log import configure_logging
 from woonvoorraad._text import printable
 from woonvoorraad.errors import WoonvoorraadError
@@ -56,7 +57,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
                           "overrides": args.overrides, "engine": args.engine},
         engine=args.engine, scheduler=args.scheduler, workers=args.workers,
     )
-    _print_summary(result)
+    _print_summary(result.out_dir, result.manifest)
     return 0
 
 
@@ -68,7 +69,7 @@ def _build_fetched(args: argparse.Namespace, cfg: dict) -> int:
         inputs = fetch.build_inputs_for(name, data_dir=args.data_dir, year=args.year)
         code = inputs.get("gemeentecode") or name
         out = Path(args.out) if args.out and len(args.gemeente) == 1 else (
-            Path(args.out or Path(args.data_dir or settings.data_dir) / "processed") / str(code))
+            Path(args.out or layout.processed_dir(args.data_dir)) / str(code))
         result = build(
             bag_path=inputs["bag"], buurten_path=inputs["buurten"], out=out,
             cbs_paths=inputs.get("cbs") or [], labels_path=inputs.get("labels"),
@@ -76,15 +77,14 @@ def _build_fetched(args: argparse.Namespace, cfg: dict) -> int:
             config=cfg, analyse=not args.no_analyse,
             extra_parameters={"command": "build", "gemeente": name, "overrides": args.overrides},
         )
-        _print_summary(result)
+        _print_summary(result.out_dir, result.manifest)
     return 0
 
 
-def _print_summary(result: object) -> None:
-    manifest = result.manifest  # type: ignore[attr-defined]
+def _print_summary(out_dir: Path, manifest: dict) -> None:
     s = manifest["summary"]
     tag = " [SYNTHETISCHE DEMODATA]" if manifest["synthetic"] else ""
-    print(f"{result.out_dir}{tag}: {s['n_buurten']} buurten, "  # type: ignore[attr-defined]
+    print(f"{out_dir}{tag}: {s['n_buurten']} buurten, "
           f"{s['n_woningen']} woningen, {s['n_naoorlogs']} naoorlogs, "
           f"doelgroep {s['n_doelgroep'] if s['n_doelgroep'] is not None else 'onbekend'}")
     if manifest["missing_statistics"]:
@@ -92,26 +92,17 @@ def _print_summary(result: object) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from woonvoorraad.demo import region as datasets
-    from woonvoorraad.pipeline import build
+    from woonvoorraad.demo import build_demo
 
-    raw = Path(args.data_dir or settings.data_dir) / "raw" / "demo"
-    if args.scale != 1.0:
-        raw = raw.with_name(f"demo-scale{args.scale:g}")
-    paths = datasets.make_demo(raw, scale=args.scale, overwrite=args.regenerate)
-    out = Path(args.out or Path(args.data_dir or settings.data_dir) / "processed" / "demo")
-    result = build(
-        bag_path=paths["bag"], buurten_path=paths["buurten"], out=out,
-        cbs_paths=[paths["cbs_2021"], paths["cbs_2022"]], labels_path=paths["labels"],
-        config=_load_config(args), synthetic=True,
-        extra_parameters={"command": "demo", "overrides": args.overrides},
-    )
-    _print_summary(result)
+    out = build_demo(args.data_dir, scale=args.scale, regenerate=args.regenerate, rebuild=True,
+                     out=args.out, config=_load_config(args),
+                     extra_parameters={"overrides": args.overrides})
+    _print_summary(out, json.loads((out / "manifest.json").read_text(encoding="utf-8")))
     if args.no_reports:
         return 0
-    from woonvoorraad.report.reports import render_reports
+    from woonvoorraad.report.render import render_reports
 
-    rr = render_reports(out, out_dir=Path(args.reports or Path("reports") / "demo"),
+    rr = render_reports(out, out_dir=Path(args.reports or layout.reports_dir(layout.DEMO)),
                         workers=args.workers)
     print(f"rapporten: {len(rr.reports) - len(rr.failed)} van {len(rr.reports)} gereed; "
           f"index: {rr.index}")
@@ -177,18 +168,176 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_build)
 
-    _register_optional(sub)
+    _add_fetch_command(sub)
+    _add_report_command(sub)
     return parser
 
 
-def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Subcommands contributed by other modules."""
-    import importlib
-    import importlib.util
+_FETCH_EPILOG = """\
+examples:
+  woonvoorraad fetch --gemeente Emmen
+  woonvoorraad fetch --region regiodeal-zuid-oost-drenthe --year 2024
+  woonvoorraad fetch --gemeente GM0114 --bag-file ~/Downloads/bag-light.gpkg
+  woonvoorraad fetch --gemeente Emmen --offline        # from the cache only
 
-    for name in ("sources.fetch", "report.reports"):
-        if importlib.util.find_spec(f"woonvoorraad.{name}") is not None:
-            importlib.import_module(f"woonvoorraad.{name}").register_cli(sub)
+EP-Online energy labels need an API key from RVO in the environment variable
+EP_ONLINE_API_KEY; without it the build estimates labels and says so.
+"""
+
+
+def _add_fetch_command(sub: argparse._SubParsersAction) -> None:
+    """The ``fetch`` subcommand."""
+    from woonvoorraad.sources.fetch import DEFAULT_YEAR
+    from woonvoorraad.sources.gemeenten import REGIONS
+    from woonvoorraad.sources.odata import FIRST_TREND_YEAR
+
+    p = sub.add_parser(
+        "fetch",
+        help="download BAG, CBS and EP-Online data for one or more gemeenten",
+        description=("Download the open data of gemeenten into <data-dir>/raw/: BAG (PDOK), "
+                     "CBS wijken en buurten and Kerncijfers (trends from "
+                     f"{FIRST_TREND_YEAR}), the PBL/CBS forecast and EP-Online labels. "
+                     "Everything is cached; a second fetch downloads nothing."),
+        epilog=_FETCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--gemeente", "-g", action="append", default=[], metavar="NAME|CODE",
+                   help="gemeente name or code (Emmen, GM0114, 0114); repeatable")
+    p.add_argument("--region", choices=sorted(REGIONS),
+                   help="fetch every gemeente of this study area")
+    p.add_argument("--year", type=int, default=None,
+                   help=f"CBS wijken-en-buurten vintage (default {DEFAULT_YEAR})")
+    p.add_argument("--bag-file", type=Path, default=None, metavar="GPKG",
+                   help="read this national PDOK bag-light.gpkg instead of the BAG API")
+    p.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                   help="root of raw/ (default: ./data or $WOONVOORRAAD_DATA_DIR)")
+    p.add_argument("--offline", action="store_true",
+                   help="use only the cache; fail naming any response that is missing")
+    p.add_argument("--refresh", action="store_true",
+                   help="download again even when cached")
+    _add_common(p)
+    p.set_defaults(func=_cmd_fetch)
+
+
+def _cmd_fetch(args: argparse.Namespace, *, out: Any = None) -> int:
+    """Run ``woonvoorraad fetch`` for parsed arguments; return the exit code."""
+    from woonvoorraad.errors import (
+        ConfigError,
+        DownloadError,
+        GemeenteNotFoundError,
+        InputError,
+        OfflineError,
+    )
+    from woonvoorraad.sources.fetch import fetch
+
+    out = out if out is not None else sys.stdout
+    if not args.gemeente and not args.region:
+        print("woonvoorraad fetch: give --gemeente NAME|CODE (repeatable) or --region",
+              file=sys.stderr)
+        return 2
+    try:
+        result = fetch(args.gemeente, region=args.region, year=args.year,
+                       bag_file=args.bag_file, offline=True if args.offline else None,
+                       data_dir=args.data_dir, refresh=args.refresh)
+    except GemeenteNotFoundError as exc:
+        print(f"woonvoorraad fetch: {exc}", file=sys.stderr)
+        return 2
+    except (OfflineError, DownloadError, InputError, ConfigError) as exc:
+        print(f"woonvoorraad fetch: {exc}", file=sys.stderr)
+        return 1
+    except WoonvoorraadError as exc:  # pragma: no cover - any other library error
+        print(f"woonvoorraad fetch: {exc}", file=sys.stderr)
+        return 1
+    for g in result:
+        state = ("already up to date" if g.skipped
+                 else f"{g.requests} requests, {g.downloads} downloaded")
+        print(f"{g.gemeente}: {state}", file=out)
+        for name, value in g.inputs.items():
+            if name == "gemeentecode":
+                continue
+            shown = ", ".join(str(v) for v in value) if isinstance(value, list) else value
+            print(f"  {name:9s} {shown if shown else '-'}", file=out)
+        for w in g.warnings:
+            print(f"  warning: {w}", file=out)
+    return 0
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` of ``--param``: the value as JSON, else as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from woonvoorraad.report.render import render_reports
+
+    data = args.data or Path(settings.data_dir) / "processed" / "demo"
+    if args.all and (args.gemeente or args.region):
+        raise SystemExit("woonvoorraad report: --all cannot be combined with --gemeente or "
+                         "--region")
+    if not (args.all or args.gemeente or args.region):
+        raise SystemExit("woonvoorraad report: choose --gemeente NAME|CODE, --region NAME or "
+                         "--all")
+    result = render_reports(
+        data, gemeenten=args.gemeente or None, region=args.region, out_dir=args.out,
+        workers=args.workers, timeout=args.timeout, retries=args.retries,
+        kernel_name=args.kernel, template=args.template, parameters=dict(args.param),
+        offline=not args.cdn, memory_limit_mb=args.memory_limit,
+    )
+    for st in result.reports:  # names and errors come from the data: no control characters
+        mark = "ok " if st.status == "ok" else "FOUT"
+        line = f"  {mark} {st.gemeentecode} {st.gemeentenaam} ({st.duration_seconds:.0f} s)"
+        if st.status != "ok":
+            line += f": {st.error}"
+        print(printable(line))
+    n_fail = len(result.failed)
+    print(printable(f"{len(result.reports) - n_fail} of {len(result.reports)} report(s) ok; "
+                    f"index: {result.index}"))
+    return 1 if n_fail else 0
+
+
+def _add_report_command(sub: argparse._SubParsersAction) -> None:
+    """The ``report`` subcommand."""
+    from woonvoorraad.report.template import KERNEL_NAME
+
+    p = sub.add_parser(
+        "report", help="render a Dutch HTML report and map per gemeente",
+        description="Render one HTML report (without code) and one offline map per gemeente "
+                    "from a build folder, each in its own process, plus index.html and "
+                    "run.json. Exits with 1 if any report failed, 2 on bad input.")
+    sel = p.add_argument_group("which gemeenten")
+    sel.add_argument("--gemeente", action="append", default=[], metavar="NAME|CODE",
+                     help="gemeente of the build (repeatable)")
+    sel.add_argument("--region", metavar="NAME",
+                     help="region preset, e.g. regiodeal-zuid-oost-drenthe")
+    sel.add_argument("--all", action="store_true", help="every gemeente of the build")
+    p.add_argument("--data", type=Path, metavar="DIR",
+                   help="build folder (default: <data-dir>/processed/demo)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="report folder (default: reports/<region or build name>)")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="reports rendered in parallel (default 2)")
+    p.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
+                   help="time limit per report and attempt (default 900)")
+    p.add_argument("--retries", type=int, default=1, metavar="N",
+                   help="extra attempts for a failed report (default 1)")
+    p.add_argument("--kernel", metavar="NAME", help=f"Jupyter kernel (default {KERNEL_NAME})")
+    p.add_argument("--template", type=Path, metavar="FILE", help="report template notebook")
+    p.add_argument("-p", "--param", action="append", default=[], type=_parse_param,
+                   metavar="KEY=VALUE",
+                   help="template parameter (JSON value or text); unknown names are an error")
+    p.add_argument("--memory-limit", type=float, default=None, metavar="MIB",
+                   help="address-space limit per report worker and its kernel, in MiB; a "
+                        "report over it fails alone (default: none)")
+    p.add_argument("--cdn", action="store_true",
+                   help="load Leaflet from a CDN instead of inlining it (smaller files, "
+                        "needs internet)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

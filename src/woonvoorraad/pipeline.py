@@ -7,10 +7,10 @@ manifest written last always describes the files beside it.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
 import importlib.metadata
-import json
 import logging
 import platform
 import shutil
@@ -23,14 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-import shapely
 from tqdm.std import tqdm  # not tqdm.auto: without ipywidgets it warns in notebooks
 
 from woonvoorraad import __version__, _validate, settings
+from woonvoorraad._geoparquet import write_partitioned
 from woonvoorraad._io import (
     FolderLock,
     OutputTransaction,
@@ -39,6 +36,7 @@ from woonvoorraad._io import (
     sha256_file,
 )
 from woonvoorraad._log import SafeFormatter
+from woonvoorraad._memory import peak_rss_mb
 from woonvoorraad.config import Config, default_config
 from woonvoorraad.sources import bag, cbs, eponline
 from woonvoorraad.stock import indicators
@@ -55,11 +53,19 @@ PUBLISH_LOCK_WAIT = 120.0
 #: it does not produce itself, so no stale file stays beside its new manifest.
 BUILD_OUTPUTS: tuple[str, ...] = (
     "dwellings.parquet", "buurten.parquet", "build.log",
-    "analyse_buurten.parquet", "proeftuinen.csv", "proeftuinen_stabiliteit.csv",
+    "proeftuinen.csv", "proeftuinen_stabiliteit.csv",
     "instrumenten.csv", "kosten_buurt.csv", "kosten_gemeente.csv", "typologie_k.csv",
     "typologie_profielen.csv", "typologie_imputatie.csv", "score_componenten.csv",
     "uitgesloten.csv",
 )
+
+#: Files that older versions wrote and a build no longer does (the analysis columns are in
+#: ``buurten.parquet`` now); removed like :data:`BUILD_OUTPUTS`, so that no reader finds a
+#: stale one beside a new manifest.
+_FORMER_OUTPUTS: tuple[str, ...] = ("analyse_buurten.parquet",)
+
+_NO_LABELS = ("no EP-Online labels given: every energy label is estimated from dwelling type "
+              "and build period (PBL Vesta default labels)")
 
 _PACKAGES = ("numpy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "pyproj",
              "scikit-learn", "folium", "matplotlib", "papermill")
@@ -104,7 +110,8 @@ class _Steps:
         bag.release_memory()  # hand memory freed by the step back to the system
         now = time.perf_counter()
         entry = {"seconds": round(now - self.t, 2)}
-        peak = _peak_rss_gb()
+        peak_mb = peak_rss_mb()
+        peak = None if peak_mb is None else round(peak_mb / 1024, 2)
         if peak is not None:
             entry["peak_rss_gb"] = peak
         self.steps[name] = entry
@@ -112,15 +119,6 @@ class _Steps:
         self.bar.update(1)
         logger.debug("step %s: %.1f s (peak memory so far %s GB)", name, now - self.t, peak)
         self.t = now
-
-
-def _peak_rss_gb() -> float | None:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform != "darwin" else 2**30), 2)
 
 
 class _LogCapture(logging.Handler):
@@ -164,109 +162,6 @@ def _resolve_hashes(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(entry.get("sha256"), Future):
             entry["sha256"] = entry["sha256"].result()
     return inputs
-
-
-def write_dwellings(dwellings: gpd.GeoDataFrame, path: str | Path, *,
-                    by: str = "gemeentecode") -> dict[str, int]:
-    """Write the dwelling table as GeoParquet, partitioned by gemeente into row groups.
-
-    The same as :func:`write_partitioned`; see there.
-    """
-    return write_partitioned(dwellings, path, by=by)
-
-
-def write_partitioned(table: gpd.GeoDataFrame, path: str | Path, *,
-                      by: str = "gemeentecode") -> dict[str, int]:
-    """Write a table as GeoParquet, partitioned by gemeente into row groups.
-
-    Rows are ordered by ``by`` (stable; rows without a gemeente, such as dwellings outside
-    every buurt, last) and each gemeente is exactly one row group, so a reader that wants one
-    gemeente reads only its row group:
-    ``pyarrow.parquet.read_table(path, filters=[("gemeentecode", "==", "GM0114")])`` or
-    ``geopandas.read_parquet(path, filters=...)`` skips the others by their statistics. One
-    file keeps the output a plain GeoParquet file (1.1.0, WKB) that any tool can open.
-
-    Parameters
-    ----------
-    table
-        The dwelling or buurt table.
-    path
-        Output file.
-    by
-        Partitioning column.
-
-    Returns
-    -------
-    dict
-        Rows per partition value (``""`` for missing).
-    """
-    codes, uniques = pd.factorize(table[by], sort=True)
-    key = np.where(codes < 0, len(uniques), codes)
-    order = np.argsort(key, kind="stable")
-    counts = np.bincount(key, minlength=len(uniques) + 1)
-    arrow = geoparquet_table(table).take(pa.array(order))
-    low_cardinality = [f.name for f in arrow.schema
-                       if f.name in ("buurtcode", "wijkcode", "gemeentecode")
-                       or pa.types.is_dictionary(f.type)]
-    with pq.ParquetWriter(path, arrow.schema, compression="snappy",
-                          use_dictionary=low_cardinality) as writer:
-        start = 0
-        for n in counts:
-            if n:
-                writer.write_table(arrow.slice(start, int(n)), row_group_size=int(n))
-            start += int(n)
-    labels = [str(u) for u in uniques] + [""]
-    return {label: int(n) for label, n in zip(labels, counts, strict=True) if n}
-
-
-def geoparquet_table(gdf: gpd.GeoDataFrame) -> pa.Table:
-    """A GeoDataFrame as an Arrow table with GeoParquet 1.1.0 metadata (WKB geometry).
-
-    Plain 2D points are encoded to WKB with numpy (21 bytes each), without one Python
-    ``bytes`` object per row; other geometries go through :func:`shapely.to_wkb` in chunks.
-    Reading the file back with :func:`geopandas.read_parquet` gives the same frame.
-    """
-    geom_col = gdf.geometry.name
-    geoms = np.asarray(gdf.geometry.values)
-    table = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns=geom_col)),
-                                 preserve_index=False)
-    types = shapely.get_type_id(geoms)
-    n = len(geoms)
-    if n and (types == 0).all() and not shapely.has_z(geoms).any():
-        xy = shapely.get_coordinates(geoms)
-        rec = np.empty(n, dtype=np.dtype([("bo", "u1"), ("t", "<u4"), ("x", "<f8"),
-                                          ("y", "<f8")]))
-        rec["bo"], rec["t"], rec["x"], rec["y"] = 1, 1, xy[:, 0], xy[:, 1]
-        offsets = np.arange(n + 1, dtype=np.int64) * 21
-        wkb = pa.Array.from_buffers(pa.large_binary(), n, [
-            None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(rec.tobytes())])
-        bbox = [float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()),
-                float(xy[:, 1].max())]
-    else:
-        wkb = pa.concat_arrays([pa.array(shapely.to_wkb(geoms[lo:lo + 500_000]),
-                                         type=pa.large_binary())
-                                for lo in range(0, max(n, 1), 500_000)])
-        present_geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-        bounds = (shapely.total_bounds(present_geoms) if len(present_geoms)
-                  else np.full(4, np.nan))  # total_bounds raises on zero-size input
-        bbox = [float(v) for v in bounds] if np.isfinite(bounds).all() else []
-    present = sorted({shapely.GeometryType(t).name for t in np.unique(types) if t >= 0})
-    names = {"POINT": "Point", "LINESTRING": "LineString", "LINEARRING": "LineString",
-             "POLYGON": "Polygon", "MULTIPOINT": "MultiPoint",
-             "MULTILINESTRING": "MultiLineString", "MULTIPOLYGON": "MultiPolygon",
-             "GEOMETRYCOLLECTION": "GeometryCollection"}
-    column: dict[str, Any] = {"encoding": "WKB",
-                              "geometry_types": sorted({names[t] for t in present})}
-    if gdf.crs is not None:
-        column["crs"] = gdf.crs.to_json_dict()
-    if bbox:
-        column["bbox"] = bbox
-    geo = {"version": "1.1.0", "primary_column": geom_col, "columns": {geom_col: column},
-           "creator": {"library": "woonvoorraad", "version": __version__}}
-    table = table.append_column(geom_col, wkb)
-    metadata = dict(table.schema.metadata or {})
-    metadata[b"geo"] = json.dumps(geo).encode()
-    return table.replace_schema_metadata(metadata)
 
 
 def package_versions() -> dict[str, str]:
@@ -425,8 +320,7 @@ def _build(
             labels = eponline.read_ep_online(labels_path, vbo_ids=vbo["vbo_id"])
             inputs.append(_input_entry("labels", labels_path))
         else:
-            logger.warning("no EP-Online labels given: every energy label is estimated from "
-                           "dwelling type and build period (PBL Vesta default labels)")
+            logger.warning(_NO_LABELS)
         steps.mark("read labels")
 
         # two stages, so that the footprints are freed before the dwellings' points are made
@@ -510,29 +404,27 @@ def _build(
             merge_parts(dist.parts, txn.path("dwellings.parquet"))
             remove_parts(dist.parts_dir)
         else:
-            write_dwellings(dwell, txn.path("dwellings.parquet"))
+            write_partitioned(dwell, txn.path("dwellings.parquet"))
         steps.mark("write dwellings")
-        write_partitioned(ind, txn.path("buurten.parquet"))  # row order kept: by buurtcode
+        # one buurt table: the indicators, plus every analysis column when the analysis ran;
+        # one row group per gemeente, by buurtcode within it
+        write_partitioned(ind, txn.path("buurten.parquet"))
         if analysis_result is not None:
             for name, table in analysis_result.tables().items():
-                target = txn.path(name)
-                if name.endswith(".parquet"):
-                    table.to_parquet(target, index=False)
-                else:
-                    # every text field quoted: the csv module quotes a field with a line feed
-                    # but not one with a lone carriage return, which readers (pandas too) take
-                    # for the end of a row; numbers stay unquoted and read back as numbers
-                    import csv
-
-                    pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(
-                        target, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+                # every text field quoted: the csv module quotes a field with a line feed but
+                # not one with a lone carriage return, which readers (pandas too) take for the
+                # end of a row; numbers stay unquoted and read back as numbers
+                pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(
+                    txn.path(name), index=False, quoting=csv.QUOTE_NONNUMERIC,
+                    lineterminator="\n")
         steps.mark("write other outputs")
         manifest["elapsed_seconds"] = round(time.perf_counter() - started, 2)
         steps.bar.close()
         manifest["timings"] = steps.steps
         manifest["log"] = capture.warnings
         txn.path("build.log").write_text("\n".join(capture.lines) + "\n", encoding="utf-8")
-        known = [*BUILD_OUTPUTS, *(analysis_result.tables() if analysis_result else ())]
+        known = [*BUILD_OUTPUTS, *_FORMER_OUTPUTS,
+                 *(analysis_result.tables() if analysis_result else ())]
         txn.commit(manifest, known_outputs=known)
         files = {name: out / name for name in txn.files}
     logger.info("build finished in %.1f s: %d buurten, %d dwellings", manifest["elapsed_seconds"],
@@ -556,8 +448,7 @@ def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path
         labels = eponline.read_ep_online(labels_path)[["vbo_id", "energielabel"]]
         inputs.append(_input_entry("labels", labels_path))
     else:
-        logger.warning("no EP-Online labels given: every energy label is estimated from "
-                       "dwelling type and build period (PBL Vesta default labels)")
+        logger.warning(_NO_LABELS)
     out.mkdir(parents=True, exist_ok=True)
     # a killed build's parts are removed by the next build's recover (the owner lock is free)
     parts_dir, owner = owned_work_dir(out)

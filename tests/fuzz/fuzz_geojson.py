@@ -13,7 +13,7 @@ import _harness
 
 with atheris.instrument_imports(include=["woonvoorraad"]):
     from woonvoorraad.errors import DownloadError
-    from woonvoorraad.sources import fetch
+    from woonvoorraad.sources import pdok
 
 URL = "https://api.pdok.nl/kadaster/bag/ogc/v2/collections/pand/items"
 
@@ -24,7 +24,7 @@ def test_one_input(data: bytes) -> None:
     except (ValueError, RecursionError):
         return  # the HTTP layer retries a body that is not JSON and never caches it
     try:
-        gdf = fetch._gdf(fetch.page_features(page, URL), url=URL)
+        gdf = pdok.build_feature_frame(pdok.read_page_features(page, URL), url=URL)
     except DownloadError:
         return
     polygons = gdf.geometry.notna() & gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness
 
 with atheris.instrument_imports(include=["woonvoorraad"]):
-    from woonvoorraad import _io
+    from woonvoorraad import _archive
     from woonvoorraad.errors import InputError
 
 
@@ -23,12 +23,12 @@ def test_one_input(data: bytes) -> None:
     dest = root / "dest"
     try:
         try:
-            with _io.open_zip_member(path) as fh:
+            with _archive.open_zip_member(path) as fh:
                 fh.read()
         except InputError:
             pass
         try:
-            written = _io.safe_extract_zip(path, dest, max_bytes=8 << 20)
+            written = _archive.safe_extract_zip(path, dest, max_bytes=8 << 20)
         except InputError:
             written = []
         for p in written:

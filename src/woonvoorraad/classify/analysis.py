@@ -25,20 +25,20 @@ import numpy as np
 import pandas as pd
 
 from woonvoorraad import __version__
-from woonvoorraad.classify.instrumenten import kies_instrumenten, lees_regels
+from woonvoorraad.classify.instrumenten import read_rules, select_instruments
 from woonvoorraad.classify.kosten import BRON as KOSTEN_BRON
-from woonvoorraad.classify.kosten import bereken_kosten
+from woonvoorraad.classify.kosten import compute_costs
 from woonvoorraad.classify.proeftuinen import (
     ProeftuinResultaat,
-    controleer_config,
-    kies_proeftuinen,
-    proeftuinscore,
+    check_config,
+    compute_candidate_score,
+    select_candidates,
 )
-from woonvoorraad.classify.scores import SCORES, bereken_scores, componenten_uit_config
+from woonvoorraad.classify.scores import SCORES, components_from_config, compute_scores
 from woonvoorraad.classify.typologie import (
     TypologieNietMogelijkError,
     TypologieResultaat,
-    typologie,
+    fit_typologie,
 )
 from woonvoorraad.config import config_digest
 from woonvoorraad.errors import ConfigError, InputError, MissingColumnError
@@ -99,14 +99,13 @@ class AnalysisResult:
     config: dict[str, Any] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame | gpd.GeoDataFrame]:
-        """Output file name → table. The caller writes them (inside its output transaction).
+        """Output file name → table (CSV, no geometry). The caller writes them.
 
-        ``analyse_buurten.parquet`` keeps the geometry when the input had one; the other
-        tables carry no geometry.
+        The buurt table itself (:attr:`buurten`) is not among them: the build writes it as
+        ``buurten.parquet``, the indicators together with the analysis columns.
         """
         t = self.typologie
         return {
-            "analyse_buurten.parquet": self.buurten,
             "proeftuinen.csv": self.proeftuinen,
             "proeftuinen_stabiliteit.csv": self.proeftuinen_stabiliteit,
             "instrumenten.csv": self.instrumenten,
@@ -187,7 +186,7 @@ class AnalysisResult:
         }
 
 
-def controleer_analyse_config(config: Mapping[str, Any]) -> None:
+def check_analysis_config(config: Mapping[str, Any]) -> None:
     """Validate the analysis sections of a configuration (beyond ``load_config``'s checks).
 
     Raises
@@ -199,8 +198,8 @@ def controleer_analyse_config(config: Mapping[str, Any]) -> None:
                     "labels"):
         if section not in config:
             raise ConfigError(f"configuration lacks the [{section}] section")
-    componenten_uit_config(config)
-    controleer_config(config)
+    components_from_config(config)
+    check_config(config)
     b = config["beleid"]
     for key, years in (("daeb_eenpersoons", "daeb_jaren"), ("daeb_meerpersoons", "daeb_jaren"),
                        ("nhg_grens", "nhg_jaren"), ("nhg_grens_energiebesparend", "nhg_jaren"),
@@ -241,7 +240,7 @@ def analyse(
     -------
     AnalysisResult
     """
-    controleer_analyse_config(config)
+    check_analysis_config(config)
     missing = [c for c in _ID if c not in buurten.columns]
     if missing:
         raise MissingColumnError(f"buurten lacks column(s) {missing}")
@@ -259,13 +258,13 @@ def analyse(
         b["n_doelgroep"] = np.nan
 
     # 1. scores
-    sc = bereken_scores(b, config=config, prognose=prognose)
+    sc = compute_scores(b, config=config, prognose=prognose)
     notes += sc.notities
     b = pd.concat([b.drop(columns=sc.frame.columns, errors="ignore"), sc.frame], axis=1)
-    b["proeftuinscore"] = proeftuinscore(b, config["proeftuin"]["gewichten"]).to_numpy()
+    b["proeftuinscore"] = compute_candidate_score(b, config["proeftuin"]["gewichten"]).to_numpy()
 
     # 2. costs
-    kb, kg, knotes = bereken_kosten(dwellings, b, config=config)
+    kb, kg, knotes = compute_costs(dwellings, b, config=config)
     notes += knotes
     cost_cols = [c for c in kb.columns if c.startswith(("kosten_", "n_efg"))]
     b = b.drop(columns=cost_cols, errors="ignore").merge(
@@ -273,7 +272,7 @@ def analyse(
 
     # 3. typology
     try:
-        typ = typologie(b, config=config)
+        typ = fit_typologie(b, config=config)
     except TypologieNietMogelijkError as exc:
         logger.warning("%s; the analysis continues without a typology", exc)
         t = config["typologie"]
@@ -288,15 +287,15 @@ def analyse(
     b["typologie_volgende"] = b["typologie_volgende"].astype("Int64")
 
     # 4. instruments
-    regels, meta = lees_regels(config)
-    inst = kies_instrumenten(b, config=config, regels=regels)
+    regels, meta = read_rules(config)
+    inst = select_instruments(b, config=config, regels=regels)
     fits = inst[inst["status"] == "past"].groupby("buurtcode", sort=True)["instrument"].agg(
         ",".join)
     # object first: with no match at all, the mapped column is float NaN
     b["instrumenten"] = b["buurtcode"].map(fits).astype(object).fillna("")
 
     # 5. proeftuinen
-    pt = kies_proeftuinen(b, config=config, dwellings=dwellings)
+    pt = select_candidates(b, config=config, dwellings=dwellings)
     notes += pt.notities
     if config["proeftuin"]["niveau"] == "buurt":
         rank = pt.kandidaten.set_index("eenheid_code")["rang"]

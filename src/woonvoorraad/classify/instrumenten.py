@@ -24,7 +24,7 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from woonvoorraad.classify.scores import beleidswaarde
+from woonvoorraad.classify.scores import policy_value
 from woonvoorraad.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _parse_node(node: Any, where: str, config: Mapping[str, Any]) -> Voorwaarde 
         source = node["value_from"]
         if not isinstance(source, str) or not source.startswith("beleid."):
             raise ConfigError(f"{where}: value_from must name a key 'beleid.<naam>'")
-        value: Any = beleidswaarde(config, source.split(".", 1)[1])
+        value: Any = policy_value(config, source.split(".", 1)[1])
     else:
         value = node["value"]
     if op in _SET_OPS:
@@ -145,15 +145,15 @@ def _parse_group(kind: str, members: Any, where: str, config: Mapping[str, Any])
                              for i, m in enumerate(members)))
 
 
-def regels_pad(config: Mapping[str, Any]) -> Path | None:
+def find_rules_file(config: Mapping[str, Any]) -> Path | None:
     """The user rules file from ``[instrumenten] regels``, or ``None`` for the packaged one."""
     value = str(config.get("instrumenten", {}).get("regels", "") or "")
     return Path(value) if value else None
 
 
-def lees_regels_tekst(config: Mapping[str, Any]) -> tuple[str, str]:
+def read_rules_text(config: Mapping[str, Any]) -> tuple[str, str]:
     """Return ``(text, name)`` of the rules file in effect."""
-    path = regels_pad(config)
+    path = find_rules_file(config)
     if path is None:
         res = resources.files("woonvoorraad").joinpath("config/instrumenten.toml")
         return res.read_text("utf-8"), "woonvoorraad/config/instrumenten.toml"
@@ -163,7 +163,7 @@ def lees_regels_tekst(config: Mapping[str, Any]) -> tuple[str, str]:
         raise ConfigError(f"instrumenten.regels: file not found: {path}") from None
 
 
-def parse_regels(text: str, *, config: Mapping[str, Any], naam: str = "<regels>") -> list[
+def parse_rules(text: str, *, config: Mapping[str, Any], naam: str = "<regels>") -> list[
         Instrument]:
     """Parse instrument rules from TOML text.
 
@@ -181,7 +181,7 @@ def parse_regels(text: str, *, config: Mapping[str, Any], naam: str = "<regels>"
     ... all = [{column = "a", op = ">=", value = 0.5},
     ...        {any = [{column = "b", op = "<", value = 1}, {column = "c", op = "==", value = 2}]}]
     ... '''
-    >>> [r.regel_tekst for r in parse_regels(text, config=default_config())]
+    >>> [r.regel_tekst for r in parse_rules(text, config=default_config())]
     ['a >= 0.5 en (b < 1 of c == 2)']
     """
     try:
@@ -217,10 +217,10 @@ def parse_regels(text: str, *, config: Mapping[str, Any], naam: str = "<regels>"
     return out
 
 
-def lees_regels(config: Mapping[str, Any]) -> tuple[list[Instrument], dict[str, str]]:
+def read_rules(config: Mapping[str, Any]) -> tuple[list[Instrument], dict[str, str]]:
     """Read the rules in effect; also return ``{"bestand", "sha256", "versie"}``."""
-    text, naam = lees_regels_tekst(config)
-    regels = parse_regels(text, config=config, naam=naam)
+    text, naam = read_rules_text(config)
+    regels = parse_rules(text, config=config, naam=naam)
     versie = str(tomllib.loads(text).get("versie", ""))
     meta = {"bestand": naam, "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "versie": versie}
@@ -250,13 +250,13 @@ def _evaluate(node: Voorwaarde | Groep, frame: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=frame.index)
 
 
-def evalueer(regel: Groep, frame: pd.DataFrame) -> pd.Series:
+def evaluate_rule(regel: Groep, frame: pd.DataFrame) -> pd.Series:
     """Evaluate a rule per row: ``True``, ``False`` or ``<NA>`` (unknown).
 
     Examples
     --------
     >>> g = Groep("all", (Voorwaarde("a", ">=", 0.5), Voorwaarde("b", "<", 1.0)))
-    >>> evalueer(g, pd.DataFrame({"a": [0.6, 0.6, 0.1], "b": [0.0, np.nan, np.nan]})).tolist()
+    >>> evaluate_rule(g, pd.DataFrame({"a": [0.6, 0.6, 0.1], "b": [0.0, np.nan, np.nan]})).tolist()
     [True, <NA>, False]
     """
     missing = [c for c in regel.kolommen() if c not in frame.columns]
@@ -274,7 +274,7 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def kies_instrumenten(
+def select_instruments(
     buurten: pd.DataFrame,
     *,
     config: Mapping[str, Any],
@@ -306,7 +306,7 @@ def kies_instrumenten(
         A rule refers to a column the buurten do not have.
     """
     if regels is None:
-        regels, _ = lees_regels(config)
+        regels, _ = read_rules(config)
     frame = buurten.sort_values("buurtcode", kind="mergesort")
     ids = [c for c in ("buurtcode", "buurtnaam", "gemeentecode", "gemeentenaam")
            if c in frame.columns]
@@ -317,7 +317,7 @@ def kies_instrumenten(
             raise ConfigError(
                 f"instrument {r.code!r}: rule refers to unknown column(s) {missing_cols}"
             )
-        res = evalueer(r.regel, frame)
+        res = evaluate_rule(r.regel, frame)
         hit = res.fillna(False).to_numpy(bool)
         unknown = res.isna().to_numpy()
         sel = hit | unknown

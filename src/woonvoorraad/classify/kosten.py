@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from woonvoorraad.errors import ConfigError, MissingColumnError
-from woonvoorraad.stock.kentallen import ATTRIBUTION, pbl_kentallen
+from woonvoorraad.stock.kentallen import ATTRIBUTION, read_pbl_kentallen
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ _NVT = 999999
 _REQUIRED = ("buurtcode", "woningtype", "bouwjaar", "oppervlakte", "energielabel")
 
 
-def lees_kentallen() -> pd.DataFrame:
+def read_kentallen() -> pd.DataFrame:
     """Read the packaged PBL key figures (999999 → NaN).
 
     Returns
@@ -55,13 +55,13 @@ def lees_kentallen() -> pd.DataFrame:
 
     Examples
     --------
-    >>> k = lees_kentallen()
+    >>> k = read_kentallen()
     >>> sorted(k["woningtype"].unique())[:2]
     ['hoekwoning', 'meergezins_hoog']
     >>> int(k.loc[0, "ki_gb_min_asl"])
     11738
     """
-    frame = pbl_kentallen()
+    frame = read_pbl_kentallen()
     ki = [c for c in frame.columns if c.startswith("ki_")]
     frame[ki] = frame[ki].astype(float).where(frame[ki] != _NVT)
     return frame
@@ -84,7 +84,7 @@ def _stap_kolommen(label: str, doel: str) -> dict[str, str]:
     return {f"{v}_{p}": f"{step}_{v}_{p}" for v in ("min", "max") for p in ("asl", "opp")}
 
 
-def kosten_per_woning(
+def compute_dwelling_costs(
     dwellings: pd.DataFrame,
     *,
     config: Mapping[str, Any],
@@ -101,7 +101,7 @@ def kosten_per_woning(
     config
         Effective configuration (``[labels] slecht`` and ``[kosten]``).
     kentallen
-        Key figures (default: :func:`lees_kentallen`).
+        Key figures (default: :func:`read_kentallen`).
 
     Returns
     -------
@@ -116,7 +116,7 @@ def kosten_per_woning(
     >>> from woonvoorraad.config import default_config
     >>> d = pd.DataFrame({"buurtcode": ["BU1"], "woningtype": ["tussenwoning"],
     ...                   "bouwjaar": [1960], "oppervlakte": [100.0], "energielabel": ["F"]})
-    >>> k = kosten_per_woning(d, config=default_config())
+    >>> k = compute_dwelling_costs(d, config=default_config())
     >>> float(k.loc[0, "kosten_b_min"])  # 11738 + 102 * 100
     21938.0
     """
@@ -125,7 +125,7 @@ def kosten_per_woning(
         raise MissingColumnError(f"dwellings lacks column(s) {missing} needed for the costs")
     slecht = [str(x) for x in config["labels"]["slecht"]]
     if kentallen is None:
-        kentallen = lees_kentallen()
+        kentallen = read_kentallen()
     for lab in slecht:
         for doel in DOELLABELS:
             for col in _stap_kolommen(lab, doel).values():
@@ -205,7 +205,7 @@ def kosten_per_woning(
 _KOSTEN = ["kosten_b_min", "kosten_b_max", "kosten_c_min", "kosten_c_max"]
 
 
-def kosten_per_buurt(woningkosten: pd.DataFrame, buurten: pd.DataFrame) -> pd.DataFrame:
+def sum_costs_per_buurt(woningkosten: pd.DataFrame, buurten: pd.DataFrame) -> pd.DataFrame:
     """Sum the dwelling estimates per buurt.
 
     Every buurt of ``buurten`` gets a row (0 poor-label dwellings → costs 0). Totals cover the
@@ -266,8 +266,8 @@ def kosten_per_buurt(woningkosten: pd.DataFrame, buurten: pd.DataFrame) -> pd.Da
     return out[order].reset_index(drop=True)
 
 
-def kosten_per_gemeente(kosten_buurt: pd.DataFrame) -> pd.DataFrame:
-    """Totals per gemeente of :func:`kosten_per_buurt`.
+def sum_costs_per_gemeente(kosten_buurt: pd.DataFrame) -> pd.DataFrame:
+    """Totals per gemeente of :func:`sum_costs_per_buurt`.
 
     Returns
     -------
@@ -288,7 +288,7 @@ def kosten_per_gemeente(kosten_buurt: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def bereken_kosten(
+def compute_costs(
     dwellings: pd.DataFrame,
     buurten: pd.DataFrame,
     *,
@@ -301,7 +301,7 @@ def bereken_kosten(
     (kosten_buurt, kosten_gemeente, notities)
     """
     notes: list[str] = []
-    per_woning = kosten_per_woning(dwellings, config=config)
+    per_woning = compute_dwelling_costs(dwellings, config=config)
     no_buurt = int(per_woning["buurtcode"].isna().sum())
     if no_buurt:
         notes.append(f"kosten: {no_buurt} woningen met slecht label liggen buiten elke buurt")
@@ -309,7 +309,7 @@ def bereken_kosten(
     outside = int((~per_woning["buurtcode"].isin(known) & per_woning["buurtcode"].notna()).sum())
     if outside:
         notes.append(f"kosten: {outside} woningen met slecht label in buurten buiten de analyse")
-    kb = kosten_per_buurt(per_woning[per_woning["buurtcode"].isin(known)], buurten)
+    kb = sum_costs_per_buurt(per_woning[per_woning["buurtcode"].isin(known)], buurten)
     n_zonder = int(kb["n_efg_zonder_kentallen"].sum())
     if n_zonder:
         notes.append(f"kosten: {n_zonder} woningen met slecht label zonder kentallen "
@@ -320,4 +320,4 @@ def bereken_kosten(
                      "van hun woningtype")
     for note in notes:
         logger.info(note)
-    return kb, kosten_per_gemeente(kb), notes
+    return kb, sum_costs_per_gemeente(kb), notes

@@ -49,12 +49,12 @@ KENGETALLEN: tuple[str, ...] = (
 
 @dataclass
 class ProeftuinResultaat:
-    """Result of :func:`kies_proeftuinen`.
+    """Result of :func:`select_candidates`.
 
     Attributes
     ----------
     kandidaten
-        One row per candidate (see :func:`kies_proeftuinen`).
+        One row per candidate (see :func:`select_candidates`).
     stabiliteit
         Long table: candidate × one-at-a-time weight variant → rank and ``in_top_n``.
     eenheden
@@ -72,7 +72,7 @@ class ProeftuinResultaat:
     notities: list[str] = field(default_factory=list)
 
 
-def controleer_config(config: Mapping[str, Any]) -> None:
+def check_config(config: Mapping[str, Any]) -> None:
     """Check ``[proeftuin]``; raise :class:`ConfigError` naming the key."""
     p = config["proeftuin"]
     if p["niveau"] not in NIVEAUS:
@@ -160,7 +160,7 @@ def _zin(score: str, row: Mapping[str, Any]) -> str:
     return f"{_niveau_woord(v)} demografische druk{extra}"
 
 
-def reden(
+def explain_candidate(
     row: Mapping[str, Any],
     *,
     gewichten: Mapping[str, float],
@@ -180,7 +180,7 @@ def reden(
     ...        "aandeel_65plus": 0.41, "financiele_ruimte": 0.2, "woz_t_o_v_mediaan": 0.82,
     ...        "doelgroepconcentratie": 0.3, "demografische_druk": float("nan"),
     ...        "n_doelgroep": 212}
-    >>> reden(row, gewichten={"energiebehoefte": 0.3, "levensloopbehoefte": 0.2,
+    >>> explain_candidate(row, gewichten={"energiebehoefte": 0.3, "levensloopbehoefte": 0.2,
     ...                       "financiele_ruimte": -0.15, "doelgroepconcentratie": 0.25,
     ...                       "demografische_druk": 0.1}, min_doelgroep=50)
     'Zeer hoge energiebehoefte (68% label E–G), hoge levensloopbehoefte (41% 65-plus), \
@@ -219,7 +219,7 @@ zeer weinig financiële ruimte (WOZ 18% onder gemeentemediaan); 212 doelgroepwon
 
 # -- units ------------------------------------------------------------------------------------
 
-def woonplaats_per_buurt(
+def assign_woonplaats(
     buurten: pd.DataFrame, dwellings: pd.DataFrame | None = None
 ) -> tuple[pd.Series, str]:
     """Woonplaats (village) of every buurt and a description of where it came from.
@@ -231,7 +231,7 @@ def woonplaats_per_buurt(
     Examples
     --------
     >>> b = pd.DataFrame({"buurtcode": ["BU1", "BU2"], "wijknaam": ["Sleen", "Sleen"]})
-    >>> s, bron = woonplaats_per_buurt(b)
+    >>> s, bron = assign_woonplaats(b)
     >>> s.tolist(), bron
     (['Sleen', 'Sleen'], 'CBS-wijk (wijknaam) als benadering van de woonplaats')
     """
@@ -273,7 +273,7 @@ def _wmean(values: pd.Series, weights: pd.Series, groups: list[pd.Series]) -> pd
     return out.fillna(plain).where(sums["one"] > 0)
 
 
-def eenheden(
+def make_units(
     buurten: pd.DataFrame,
     *,
     niveau: str,
@@ -314,7 +314,7 @@ def eenheden(
         key = b["wijkcode"].astype("string").fillna("onbekend")
         naam = (b["wijknaam"] if "wijknaam" in b.columns else b["wijkcode"]).astype("string")
     else:
-        key, bron = woonplaats_per_buurt(b, dwellings)
+        key, bron = assign_woonplaats(b, dwellings)
         naam = key
         notes.append(f"woonplaats: {bron}")
     groups = [b["gemeentecode"].rename("gemeentecode"), key.rename("eenheid_code")]
@@ -363,13 +363,13 @@ def _composite(oriented: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def proeftuinscore(units: pd.DataFrame, gewichten: Mapping[str, float]) -> pd.Series:
+def compute_candidate_score(units: pd.DataFrame, gewichten: Mapping[str, float]) -> pd.Series:
     """Weighted mean of the scores (negative weight → ``1 - score``), NaN scores skipped.
 
     Examples
     --------
     >>> u = pd.DataFrame({"energiebehoefte": [1.0, 0.0], "financiele_ruimte": [0.2, np.nan]})
-    >>> proeftuinscore(u, {"energiebehoefte": 0.5, "financiele_ruimte": -0.5}).tolist()
+    >>> compute_candidate_score(u, {"energiebehoefte": 0.5, "financiele_ruimte": -0.5}).tolist()
     [0.9, 0.0]
     """
     work = units.copy()
@@ -409,7 +409,7 @@ def _ranks_in_pool(scores: np.ndarray, tie: np.ndarray, pool: np.ndarray,
     return 1 + better.sum(axis=1)
 
 
-def kies_proeftuinen(
+def select_candidates(
     buurten: pd.DataFrame,
     *,
     config: Mapping[str, Any],
@@ -420,7 +420,7 @@ def kies_proeftuinen(
     Parameters
     ----------
     buurten
-        Scored buurten (the output of :func:`woonvoorraad.classify.scores.bereken_scores`
+        Scored buurten (the output of :func:`woonvoorraad.classify.scores.compute_scores`
         joined to the canonical ``buurten``).
     config
         Effective configuration (``[proeftuin]``).
@@ -438,11 +438,11 @@ def kies_proeftuinen(
         ``aandeel_laag_inkomen``, ``stabiliteit_top_n``, ``stabiliteit_varianten``,
         ``scores_ontbrekend`` and ``reden``.
     """
-    controleer_config(config)
+    check_config(config)
     p = config["proeftuin"]
     gewichten = {s: float(v) for s, v in p["gewichten"].items()}
     min_n, top_n = float(p["min_doelgroep"]), int(p["top_n"])
-    units, notes = eenheden(buurten, niveau=str(p["niveau"]), dwellings=dwellings)
+    units, notes = make_units(buurten, niveau=str(p["niveau"]), dwellings=dwellings)
     units = units.sort_values(["gemeentecode", "eenheid_code"], kind="mergesort")
     units = units.reset_index(drop=True)
     oriented, w, names = _matrix(units, gewichten)
@@ -533,7 +533,8 @@ def kies_proeftuinen(
         kand["reden"] = [
             ("Voorlopig, want de doelgroep is onbekend (koopaandeel of WOZ ontbreekt in de "
              "CBS-gegevens): " if r["voorlopig"] else "")
-            + reden(r, gewichten=gewichten, min_doelgroep=min_n) for _, r in kand.iterrows()]
+            + explain_candidate(r, gewichten=gewichten, min_doelgroep=min_n)
+            for _, r in kand.iterrows()]
         kand = kand[cols].reset_index(drop=True)
         kand["n_doelgroep"] = kand["n_doelgroep"].round().astype("Int64")
     else:

@@ -137,7 +137,7 @@ def ramp(x: Any, *, nul: float, een: float) -> np.ndarray:
     return np.clip((arr - nul) / (een - nul), 0.0, 1.0) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def componenten_uit_config(config: Mapping[str, Any]) -> dict[str, list[Component]]:
+def components_from_config(config: Mapping[str, Any]) -> dict[str, list[Component]]:
     """Read and check the components of every score from ``config["scores"]``.
 
     Raises
@@ -172,7 +172,7 @@ def componenten_uit_config(config: Mapping[str, Any]) -> dict[str, list[Componen
     return result
 
 
-def beleidswaarde(config: Mapping[str, Any], naam: str, jaar: int | None = None) -> float:
+def policy_value(config: Mapping[str, Any], naam: str, jaar: int | None = None) -> float:
     """Look up a policy threshold of ``[beleid]``, per year where it is a list.
 
     A list ``X`` has its years in ``<first word of X>_jaren``; ``jaar`` defaults to
@@ -181,9 +181,9 @@ def beleidswaarde(config: Mapping[str, Any], naam: str, jaar: int | None = None)
     Examples
     --------
     >>> from woonvoorraad.config import default_config
-    >>> beleidswaarde(default_config(), "daeb_eenpersoons", 2024)
+    >>> policy_value(default_config(), "daeb_eenpersoons", 2024)
     47699.0
-    >>> beleidswaarde(default_config(), "warmtefonds_nulrente_inkomensgrens")
+    >>> policy_value(default_config(), "warmtefonds_nulrente_inkomensgrens")
     60000.0
     """
     beleid = config.get("beleid", {})
@@ -204,7 +204,7 @@ def beleidswaarde(config: Mapping[str, Any], naam: str, jaar: int | None = None)
     return float(value[jaren.index(jaar)])
 
 
-def gewogen_mediaan(values: Any, weights: Any = None) -> float:
+def weighted_median(values: Any, weights: Any = None) -> float:
     """Lower weighted median, ignoring NaN values; NaN when nothing is left.
 
     The lower weighted median is the smallest value whose cumulative weight reaches half of
@@ -213,9 +213,9 @@ def gewogen_mediaan(values: Any, weights: Any = None) -> float:
 
     Examples
     --------
-    >>> gewogen_mediaan([100, 200, 300], [1, 1, 5])
+    >>> weighted_median([100, 200, 300], [1, 1, 5])
     300.0
-    >>> gewogen_mediaan([100, 200, 300, 400])
+    >>> weighted_median([100, 200, 300, 400])
     200.0
     """
     v = np.asarray(values, dtype=float)
@@ -240,7 +240,7 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(np.nan, index=frame.index, dtype=float)
 
 
-def prognose_per_gemeente(prognose: pd.DataFrame, *, eindjaar: int) -> pd.DataFrame:
+def summarise_prognose(prognose: pd.DataFrame, *, eindjaar: int) -> pd.DataFrame:
     """Annual relative change of households and population per gemeente from a forecast.
 
     For each gemeente the change runs from the first forecast year to ``eindjaar`` (or the last
@@ -263,7 +263,7 @@ def prognose_per_gemeente(prognose: pd.DataFrame, *, eindjaar: int) -> pd.DataFr
     --------
     >>> p = pd.DataFrame({"gemeentecode": ["GM1"] * 2, "jaar": [2024, 2034],
     ...                   "bevolking": [1000, 1000], "huishoudens": [500, 450]})
-    >>> float(round(prognose_per_gemeente(p, eindjaar=2035).loc["GM1", "prognose_huishoudens"], 5))
+    >>> float(round(summarise_prognose(p, eindjaar=2035).loc["GM1", "prognose_huishoudens"], 5))
     -0.01048
     """
     missing = {"gemeentecode", "jaar", "bevolking", "huishoudens"} - set(prognose.columns)
@@ -291,7 +291,7 @@ def prognose_per_gemeente(prognose: pd.DataFrame, *, eindjaar: int) -> pd.DataFr
     return result
 
 
-def afgeleide_kenmerken(
+def derive_drivers(
     buurten: pd.DataFrame,
     *,
     config: Mapping[str, Any],
@@ -323,15 +323,15 @@ def afgeleide_kenmerken(
     medians = {}
     for code, idx in gem.groupby(gem, sort=True).groups.items():
         w = None if weights is None else weights.loc[idx]
-        medians[code] = gewogen_mediaan(woz.loc[idx], w)
+        medians[code] = weighted_median(woz.loc[idx], w)
     out["woz_mediaan_gemeente"] = gem.map(medians).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = woz / out["woz_mediaan_gemeente"]
     out["woz_t_o_v_mediaan"] = ratio.where(out["woz_mediaan_gemeente"] > 0)
 
     jaar = int(s["daeb_jaar"])
-    een = beleidswaarde(config, "daeb_eenpersoons", jaar)
-    meer = beleidswaarde(config, "daeb_meerpersoons", jaar)
+    een = policy_value(config, "daeb_eenpersoons", jaar)
+    meer = policy_value(config, "daeb_meerpersoons", jaar)
     hh = _column(buurten, "gemiddelde_huishoudsgrootte")
     ipi = _column(buurten, "inkomen_per_inwoner")
     out["inkomen_huishouden_geschat"] = ipi * hh
@@ -347,7 +347,7 @@ def afgeleide_kenmerken(
             "buurttrends (prognose_huishoudens = NaN)"
         )
     else:
-        prog = prognose_per_gemeente(prognose, eindjaar=int(s["prognose_eindjaar"]))
+        prog = summarise_prognose(prognose, eindjaar=int(s["prognose_eindjaar"]))
         for col in ("prognose_huishoudens", "prognose_bevolking"):
             out[col] = gem.map(prog[col]).astype(float)
         out["prognose_jaren"] = gem.map(prog["prognose_jaren"]).astype("string")
@@ -357,7 +357,7 @@ def afgeleide_kenmerken(
     return out, notes
 
 
-def bereken_score(
+def compute_score(
     frame: pd.DataFrame, componenten: list[Component], *, sleutel: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compute one score from its components.
@@ -381,7 +381,7 @@ def bereken_score(
     --------
     >>> comps = [Component("e", "a", 0.0, 1.0, 3.0), Component("e", "b", 0.0, 1.0, 1.0)]
     >>> df = pd.DataFrame({"a": [0.5, np.nan], "b": [1.0, 0.2]})
-    >>> out, _ = bereken_score(df, comps)
+    >>> out, _ = compute_score(df, comps)
     >>> out["e"].round(3).tolist(), out["e_inputs"].tolist()
     ([0.625, 0.2], ['a,b', 'b'])
     """
@@ -417,7 +417,7 @@ def bereken_score(
     return out, pd.concat(long_parts, ignore_index=True)
 
 
-def bereken_scores(
+def compute_scores(
     buurten: pd.DataFrame,
     *,
     config: Mapping[str, Any],
@@ -445,7 +445,7 @@ def bereken_scores(
     >>> from woonvoorraad.config import default_config
     >>> b = pd.DataFrame({"buurtcode": ["BU1", "BU2"], "gemeentecode": ["GM1", "GM1"],
     ...                   "aandeel_label_efg": [0.6, 0.0], "aandeel_naoorlogs": [0.8, 0.0]})
-    >>> res = bereken_scores(b, config=default_config())
+    >>> res = compute_scores(b, config=default_config())
     >>> res.frame["energiebehoefte"].tolist()
     [1.0, 0.0]
     >>> res.frame["energiebehoefte_inputs"].tolist()[0]
@@ -454,8 +454,8 @@ def bereken_scores(
     for col in ("buurtcode", "gemeentecode"):
         if col not in buurten.columns:
             raise InputError(f"buurten lacks column {col!r}")
-    comps = componenten_uit_config(config)
-    derived, notes = afgeleide_kenmerken(buurten, config=config, prognose=prognose)
+    comps = components_from_config(config)
+    derived, notes = derive_drivers(buurten, config=config, prognose=prognose)
     work = pd.concat([buurten.drop(columns=derived.columns, errors="ignore"), derived], axis=1)
     absent = sorted({
         c.kolom for cs in comps.values() for c in cs
@@ -466,7 +466,7 @@ def bereken_scores(
     parts = [derived]
     long_parts = []
     for score in SCORES:
-        out, long = bereken_score(work, comps[score], sleutel=buurten["buurtcode"])
+        out, long = compute_score(work, comps[score], sleutel=buurten["buurtcode"])
         parts.append(out)
         long_parts.append(long)
         n_nan = int(out[score].isna().sum())

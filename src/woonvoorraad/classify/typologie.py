@@ -171,7 +171,7 @@ class TypologieResultaat:
         return out
 
 
-def maak_pipeline(
+def make_pipeline(
     methode: str,
     k: int,
     *,
@@ -186,7 +186,7 @@ def maak_pipeline(
 
     Examples
     --------
-    >>> maak_pipeline("kmeans", 4, seed=1).named_steps["model"].n_clusters
+    >>> make_pipeline("kmeans", 4, seed=1).named_steps["model"].n_clusters
     4
     """
     if methode == "kmeans":
@@ -219,7 +219,7 @@ def _fit_predict(pipe: Pipeline, X: pd.DataFrame) -> tuple[np.ndarray, list[str]
     return np.asarray(labels), remarks
 
 
-def bic_harde_indeling(Xs: np.ndarray, labels: np.ndarray) -> float:
+def bic_hard_partition(Xs: np.ndarray, labels: np.ndarray) -> float:
     """BIC of a hard partition under a spherical Gaussian mixture with one shared variance.
 
     ``ll = Σ_c n_c log(n_c/n) − n·d/2·log(2πσ²) − n·d/2`` with the MLE ``σ² = SSE/(n·d)``;
@@ -230,7 +230,7 @@ def bic_harde_indeling(Xs: np.ndarray, labels: np.ndarray) -> float:
     Examples
     --------
     >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
-    >>> bic_harde_indeling(X, np.array([0, 0, 1, 1])) < bic_harde_indeling(X, np.zeros(4, int))
+    >>> bic_hard_partition(X, np.array([0, 0, 1, 1])) < bic_hard_partition(X, np.zeros(4, int))
     True
     """
     n, d = Xs.shape
@@ -289,7 +289,7 @@ def _descriptor(feature: str, z: float) -> str:
     return hoog if z > 0 else laag
 
 
-def cluster_namen(z: pd.DataFrame, *, drempel: float = 0.5, max_kenmerken: int = 3) -> dict:
+def name_clusters(z: pd.DataFrame, *, drempel: float = 0.5, max_kenmerken: int = 3) -> dict:
     """Dutch names from z-scored centroids (index: cluster number; columns: features).
 
     The head is a period adjective ("naoorlogse" when ``aandeel_naoorlogs`` is high) and a
@@ -302,7 +302,7 @@ def cluster_namen(z: pd.DataFrame, *, drempel: float = 0.5, max_kenmerken: int =
     >>> z = pd.DataFrame({"aandeel_naoorlogs": [1.2, -0.8], "aandeel_koop": [0.9, -1.0],
     ...                   "aandeel_65plus": [0.7, -0.2], "woz_gemiddeld": [-1.1, 0.6]},
     ...                  index=[1, 2])
-    >>> cluster_namen(z)
+    >>> name_clusters(z)
     {1: 'naoorlogse koopwijk, lage WOZ, vergrijsd', 2: 'huurwijk, hoge WOZ'}
     """
     def name(row: pd.Series, n_extra: int, thr: float) -> str:
@@ -355,7 +355,7 @@ def _check_config(t: Mapping[str, Any]) -> None:
         raise ConfigError(f"typologie.k_criterium must be 'stemming' or one of {CRITERIA}")
 
 
-def typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieResultaat:
+def fit_typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieResultaat:
     """Fit the buurt typology configured in ``config["typologie"]``.
 
     Parameters
@@ -463,7 +463,7 @@ def typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieR
     rows = []
     fits: dict[int, tuple[Pipeline, np.ndarray, list[str]]] = {}
     for k in ks:
-        pipe = maak_pipeline(methode, k, **opts)
+        pipe = make_pipeline(methode, k, **opts)
         labels, remarks = _fit_predict(pipe, X)
         Xs = pipe[:-1].transform(X)
         n_found = len(np.unique(labels))
@@ -477,12 +477,12 @@ def typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieR
         if methode == "gmm":
             row["bic"] = float(pipe.named_steps["model"].bic(Xs))
         else:
-            row["bic"] = bic_harde_indeling(Xs, labels)
+            row["bic"] = bic_hard_partition(Xs, labels)
         aris = []
         if methode != "ward" and n_seeds > 1:
             runs = [labels]
             for s in range(1, n_seeds):
-                other, r2 = _fit_predict(maak_pipeline(methode, k, **{**opts, "seed": seed + s}),
+                other, r2 = _fit_predict(make_pipeline(methode, k, **{**opts, "seed": seed + s}),
                                          X)
                 remarks += r2
                 runs.append(other)
@@ -520,7 +520,7 @@ def typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> TypologieR
     labels = lab_s.map(remap).astype(int)
     labels.name = "typologie_cluster"
     z = z.rename(index=remap).sort_index()
-    namen = cluster_namen(z, drempel=float(t["naam_drempel_z"]),
+    namen = name_clusters(z, drempel=float(t["naam_drempel_z"]),
                           max_kenmerken=int(t["naam_max_kenmerken"]))
 
     lab_arr = labels.to_numpy()

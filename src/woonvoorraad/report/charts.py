@@ -9,17 +9,17 @@ settings. Every chart has a title, an optional subtitle, a source line and, for 
 
 Functions
 ---------
-bouwjaar_verdeling
+plot_bouwjaar
     Dwellings per build-year period, the post-war band shaded, optionally against the region.
-label_verdeling
+plot_labels
     Energy labels, registered (EP-Online) versus estimated (PBL default label).
-score_profiel
+plot_score_profile
     The five scores of the proeftuin candidates as an annotated heat map.
-woz_inkomen
+plot_woz_inkomen
     Mean WOZ value against income per buurt, sized by dwellings, candidates marked.
-typologie_profielen
+plot_typologie
     Z-score profile of each typology cluster.
-kosten_bandbreedte
+plot_costs
     Upgrade cost range (minimum–maximum) per buurt.
 """
 
@@ -42,14 +42,14 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from woonvoorraad.report.reports import (
-    SCORES,
+from woonvoorraad.classify.scores import SCORES
+from woonvoorraad.report.format import (
+    describe_column,
     fmt_euro,
     fmt_getal,
     fmt_pct,
     fmt_score,
     is_missing,
-    kolom,
 )
 
 logger = logging.getLogger(__name__)
@@ -112,19 +112,19 @@ BRON_ANALYSE = "Bron: BAG, CBS, EP-Online; scores en selectie woonvoorraad"
 
 
 @contextmanager
-def huisstijl() -> Any:
+def use_house_style() -> Any:
     """Context in which new figures get the house style (restores the caller's settings)."""
     with mpl.rc_context(HUISSTIJL):
         yield
 
 
-def _figuur(breedte: float = 8.0, hoogte: float = 4.2) -> Figure:
+def _new_figure(breedte: float = 8.0, hoogte: float = 4.2) -> Figure:
     fig = Figure(figsize=(breedte, hoogte),
                  layout=ConstrainedLayoutEngine(rect=(0, 0.055, 1, 0.945), h_pad=0.04))
     return fig
 
 
-def _kop_en_voet(fig: Figure, titel: str, bron: str | None, synthetisch: bool) -> None:
+def _add_title_and_source(fig: Figure, titel: str, bron: str | None, synthetisch: bool) -> None:
     fig.suptitle(titel, x=0.01, ha="left", fontsize=12.5, fontweight="bold",
                  color=KLEUREN["tekst"])
     if bron:
@@ -135,30 +135,30 @@ def _kop_en_voet(fig: Figure, titel: str, bron: str | None, synthetisch: bool) -
                  color=KLEUREN["waarschuwing"], fontweight="bold")
 
 
-def _ondertitel(ax: Any, text: str, *, pad: float = 6.0, breedte: float | None = None) -> None:
+def _add_subtitle(ax: Any, text: str, *, pad: float = 6.0, breedte: float | None = None) -> None:
     """Subtitle above the axes, wrapped to (about) the width of the axes."""
     fig = ax.get_figure()
     inch = breedte if breedte is not None else fig.get_figwidth() * 0.72
     ax.set_title("\n".join(_wrap(text, max(int(inch * 12.5), 30))), pad=pad)
 
 
-def _duizend(x: float, _pos: Any = None) -> str:
+def _format_thousands(x: float, _pos: Any = None) -> str:
     return fmt_getal(x, 0)
 
 
-def _procent(x: float, _pos: Any = None) -> str:
+def _format_percent(x: float, _pos: Any = None) -> str:
     return fmt_getal(x * 100, 0) + "%"
 
 
-def niet_beschikbaar(titel: str, reden: str, *, synthetisch: bool = False) -> Figure:
+def plot_not_available(titel: str, reden: str, *, synthetisch: bool = False) -> Figure:
     """A small figure that says a chart cannot be drawn, and why."""
-    with huisstijl():
-        fig = _figuur(8.0, 1.6)
+    with use_house_style():
+        fig = _new_figure(8.0, 1.6)
         ax = fig.add_subplot()
         ax.set_axis_off()
         ax.text(0.0, 0.5, "Niet beschikbaar: " + reden, fontsize=10, color=KLEUREN["subtekst"],
                 va="center", ha="left", wrap=True)
-        _kop_en_voet(fig, titel, None, synthetisch)
+        _add_title_and_source(fig, titel, None, synthetisch)
     return fig
 
 
@@ -193,7 +193,7 @@ def _bins(jaren: np.ndarray, van: int, tot: int, stap: int) -> tuple[np.ndarray,
     return edges, counts
 
 
-def bouwjaar_verdeling(
+def plot_bouwjaar(
     bouwjaar: pd.Series | Sequence[float],
     *,
     vergelijking: pd.Series | Sequence[float] | None = None,
@@ -230,16 +230,16 @@ def bouwjaar_verdeling(
     jaren = pd.to_numeric(pd.Series(bouwjaar), errors="coerce").astype(float).to_numpy()
     bekend = jaren[np.isfinite(jaren)]
     if bekend.size == 0:
-        return niet_beschikbaar(titel, "geen woningen met een bekend bouwjaar",
-                                synthetisch=synthetisch)
+        return plot_not_available(titel, "geen woningen met een bekend bouwjaar",
+                                  synthetisch=synthetisch)
     if tot is None:
         tot = int(max(bekend.max(), naoorlogs[1]) // stap * stap + stap)
     edges, counts = _bins(bekend, van, tot, stap)
     oud = int((bekend < van).sum())
     n = bekend.size
     aandeel = vergelijking is not None
-    with huisstijl():
-        fig = _figuur(8.0, 4.0)
+    with use_house_style():
+        fig = _new_figure(8.0, 4.0)
         ax = fig.add_subplot()
         ax.axvspan(naoorlogs[0], naoorlogs[1] + 1, color=KLEUREN["band"], zorder=0, lw=0)
         scale = 1.0 / n if aandeel else 1.0
@@ -257,11 +257,11 @@ def bouwjaar_verdeling(
                 ax.step(np.append(edges[:-1], edges[-1]), np.append(vc, vc[-1]) / vj.size,
                         where="post", color=KLEUREN["accent"], lw=1.6, label=naam_vergelijking,
                         zorder=3)
-            ax.yaxis.set_major_formatter(FuncFormatter(_procent))
+            ax.yaxis.set_major_formatter(FuncFormatter(_format_percent))
             ax.set_ylabel("aandeel van de woningen")
             ax.legend(loc="upper left")
         else:
-            ax.yaxis.set_major_formatter(FuncFormatter(_duizend))
+            ax.yaxis.set_major_formatter(FuncFormatter(_format_thousands))
             ax.set_ylabel("aantal woningen")
         in_band = ((bekend >= naoorlogs[0]) & (bekend <= naoorlogs[1])).sum()
         ymax = ax.get_ylim()[1] * 1.2
@@ -278,8 +278,8 @@ def bouwjaar_verdeling(
         sub = f"{naam}: {fmt_getal(n, 0)} woningen met bekend bouwjaar, per {stap} jaar"
         if onbekend:
             sub += f"; bouwjaar onbekend: {fmt_getal(onbekend, 0)}"
-        _ondertitel(ax, sub)
-        _kop_en_voet(fig, titel, bron, synthetisch)
+        _add_subtitle(ax, sub)
+        _add_title_and_source(fig, titel, bron, synthetisch)
     return fig
 
 
@@ -288,7 +288,7 @@ def bouwjaar_verdeling(
 # ---------------------------------------------------------------------------------------------
 
 
-def _label_klasse(label: Any) -> str:
+def _label_class(label: Any) -> str:
     if is_missing(label) or str(label).strip() == "":
         return "onbekend"
     text = str(label).strip().upper()
@@ -297,7 +297,7 @@ def _label_klasse(label: Any) -> str:
     return text if text in LABEL_KLEUREN else "onbekend"
 
 
-def label_verdeling(
+def plot_labels(
     woningen: pd.DataFrame,
     *,
     titel: str = "Energielabels van de woningen",
@@ -319,17 +319,17 @@ def label_verdeling(
     matplotlib.figure.Figure
     """
     if len(woningen) == 0 or label_kolom not in woningen.columns:
-        return niet_beschikbaar(titel, "geen woningen met een energielabel",
-                                synthetisch=synthetisch)
-    klasse = woningen[label_kolom].map(_label_klasse)
+        return plot_not_available(titel, "geen woningen met een energielabel",
+                                  synthetisch=synthetisch)
+    klasse = woningen[label_kolom].map(_label_class)
     bronnen = (woningen[bron_kolom].astype(object) if bron_kolom in woningen.columns
                else pd.Series("geschat", index=woningen.index))
     reg = bronnen.eq("geregistreerd")
     tab = pd.DataFrame({"klasse": klasse, "reg": reg}).groupby(["klasse", "reg"]).size()
     volgorde = [k for k in LABEL_VOLGORDE if k in set(klasse)]
     n = len(woningen)
-    with huisstijl():
-        fig = _figuur(8.0, 0.45 * len(volgorde) + 1.6)
+    with use_house_style():
+        fig = _new_figure(8.0, 0.45 * len(volgorde) + 1.6)
         ax = fig.add_subplot()
         y = np.arange(len(volgorde))[::-1]
         g = np.array([tab.get((k, True), 0) for k in volgorde], dtype=float)
@@ -343,7 +343,7 @@ def label_verdeling(
                     color=KLEUREN["tekst"])
         ax.set_yticks(y)
         ax.set_yticklabels(volgorde)
-        ax.xaxis.set_major_formatter(FuncFormatter(_duizend))
+        ax.xaxis.set_major_formatter(FuncFormatter(_format_thousands))
         ax.set_xlabel("aantal woningen")
         ax.set_xlim(0, max((g + s).max() * 1.15, 1))
         ax.grid(axis="y", visible=False)
@@ -351,10 +351,10 @@ def label_verdeling(
                            Patch(facecolor="#9a9a9a", alpha=0.45, hatch="////",
                                  edgecolor="#555555", label="geschat (PBL-standaardlabel)")],
                   loc="lower right")
-        _ondertitel(ax, f"{fmt_getal(n, 0)} woningen; geregistreerd label (EP-Online) bij "
-                     f"{fmt_pct(reg.sum() / n if n else np.nan)}, de rest geschat naar "
-                     "woningtype en bouwperiode")
-        _kop_en_voet(fig, titel, bron, synthetisch)
+        _add_subtitle(ax, f"{fmt_getal(n, 0)} woningen; geregistreerd label (EP-Online) bij "
+                      f"{fmt_pct(reg.sum() / n if n else np.nan)}, de rest geschat naar "
+                      "woningtype en bouwperiode")
+        _add_title_and_source(fig, titel, bron, synthetisch)
     return fig
 
 
@@ -367,11 +367,11 @@ def _wrap(text: str, breedte: int) -> list[str]:
     return textwrap.wrap(str(text), breedte, break_long_words=False, break_on_hyphens=True)
 
 
-def _kort(text: str, breedte: int) -> str:
+def _shorten(text: str, breedte: int) -> str:
     return textwrap.shorten(str(text), width=breedte, placeholder="…")
 
 
-def score_profiel(
+def plot_score_profile(
     kandidaten: pd.DataFrame,
     *,
     scores: Sequence[str] = SCORES,
@@ -392,15 +392,15 @@ def score_profiel(
     """
     cols = [s for s in scores if s in kandidaten.columns]
     if len(kandidaten) == 0 or not cols:
-        return niet_beschikbaar(titel, "geen kandidaten met scores", synthetisch=synthetisch)
+        return plot_not_available(titel, "geen kandidaten met scores", synthetisch=synthetisch)
     data = kandidaten.head(max_rijen)
     waarden = data[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     namen = [
-        f"{i}. {_kort(n, 30)}" for i, n in enumerate(
+        f"{i}. {_shorten(n, 30)}" for i, n in enumerate(
             data[naam_kolom] if naam_kolom in data.columns else data.index, start=1)
     ]
-    with huisstijl():
-        fig = _figuur(8.0, 0.42 * len(data) + 2.0)
+    with use_house_style():
+        fig = _new_figure(8.0, 0.42 * len(data) + 2.0)
         ax = fig.add_subplot()
         cmap = mpl.colormaps["YlOrBr"].with_extremes(bad="#eeeeee")
         ax.imshow(np.ma.masked_invalid(waarden), cmap=cmap, vmin=0, vmax=1, aspect="auto")
@@ -408,7 +408,7 @@ def score_profiel(
             ax.text(j, i, fmt_score(v), ha="center", va="center", fontsize=8.5,
                     color="white" if np.isfinite(v) and v > 0.62 else KLEUREN["tekst"])
         ax.set_xticks(range(len(cols)))
-        ax.set_xticklabels(["\n".join(_wrap(kolom(c).label.replace(" (score)", ""), 14))
+        ax.set_xticklabels(["\n".join(_wrap(describe_column(c).label.replace(" (score)", ""), 14))
                             for c in cols])
         ax.xaxis.tick_top()
         ax.set_yticks(range(len(data)))
@@ -417,9 +417,9 @@ def score_profiel(
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
         ax.tick_params(length=0)
-        _ondertitel(ax, "0 = laag, 1 = hoog; financiële ruimte: hoog = veel ruimte bij de "
-                    "eigenaren", pad=34, breedte=fig.get_figwidth() * 0.6)
-        _kop_en_voet(fig, titel, bron, synthetisch)
+        _add_subtitle(ax, "0 = laag, 1 = hoog; financiële ruimte: hoog = veel ruimte bij de "
+                      "eigenaren", pad=34, breedte=fig.get_figwidth() * 0.6)
+        _add_title_and_source(fig, titel, bron, synthetisch)
     return fig
 
 
@@ -428,7 +428,7 @@ def score_profiel(
 # ---------------------------------------------------------------------------------------------
 
 
-def woz_inkomen(
+def plot_woz_inkomen(
     buurten: pd.DataFrame,
     *,
     gemeentecode: str | None = None,
@@ -454,8 +454,8 @@ def woz_inkomen(
     """
     need = {"woz_gemiddeld", inkomen_kolom}
     if not need <= set(buurten.columns):
-        return niet_beschikbaar(titel, "WOZ-waarde of inkomen ontbreekt in de CBS-gegevens",
-                                synthetisch=synthetisch)
+        return plot_not_available(titel, "WOZ-waarde of inkomen ontbreekt in de CBS-gegevens",
+                                  synthetisch=synthetisch)
     x = pd.to_numeric(buurten["woz_gemiddeld"], errors="coerce")
     y = pd.to_numeric(buurten[inkomen_kolom], errors="coerce")
     ok = x.notna() & y.notna()
@@ -464,14 +464,14 @@ def woz_inkomen(
     else:
         eigen = pd.Series(True, index=buurten.index)
     if not (ok & eigen).any():
-        return niet_beschikbaar(titel, "WOZ-waarde of inkomen ontbreekt in de CBS-gegevens",
-                                synthetisch=synthetisch)
+        return plot_not_available(titel, "WOZ-waarde of inkomen ontbreekt in de CBS-gegevens",
+                                  synthetisch=synthetisch)
     size = pd.to_numeric(buurten.get("n_woningen", pd.Series(100, index=buurten.index)),
                          errors="coerce").fillna(0)
     s = 12 + 160 * np.sqrt(size / max(size.max(), 1))
     kand = buurten["buurtcode"].astype(str).isin(set(map(str, kandidaten)))
-    with huisstijl():
-        fig = _figuur(8.0, 4.6)
+    with use_house_style():
+        fig = _new_figure(8.0, 4.6)
         ax = fig.add_subplot()
         rest = ok & ~eigen
         if rest.any():
@@ -491,14 +491,14 @@ def woz_inkomen(
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_euro(v)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_euro(v)))
         ax.set_xlabel("gemiddelde WOZ-waarde van de woningen")
-        ax.set_ylabel(kolom(inkomen_kolom).label.lower())
+        ax.set_ylabel(describe_column(inkomen_kolom).label.lower())
         ax.legend(loc="upper left", markerscale=0.6)
         missing = int((eigen & ~ok).sum())
         sub = "grootte van de stip: aantal woningen"
         if missing:
             sub += f"; {missing} buurt(en) zonder WOZ of inkomen niet getoond"
-        _ondertitel(ax, sub)
-        _kop_en_voet(fig, titel, bron, synthetisch)
+        _add_subtitle(ax, sub)
+        _add_title_and_source(fig, titel, bron, synthetisch)
     return fig
 
 
@@ -507,7 +507,7 @@ def woz_inkomen(
 # ---------------------------------------------------------------------------------------------
 
 
-def typologie_profielen(
+def plot_typologie(
     profielen: pd.DataFrame,
     *,
     kenmerken: Sequence[str] | None = None,
@@ -532,26 +532,26 @@ def typologie_profielen(
         kenmerken = [c[:-2] for c in profielen.columns if c.endswith("_z")]
     kenmerken = [k for k in kenmerken if f"{k}_z" in profielen.columns]
     if len(profielen) == 0 or not kenmerken:
-        return niet_beschikbaar(titel, "geen typologie in deze build", synthetisch=synthetisch)
+        return plot_not_available(titel, "geen typologie in deze build", synthetisch=synthetisch)
     z = profielen[[f"{k}_z" for k in kenmerken]].apply(pd.to_numeric, errors="coerce")
     z = z.to_numpy(dtype=float)
     markeer = set(markeer)
     rijen = []
     for row in profielen.itertuples(index=False):
         r = row._asdict()
-        label = f"{r.get('cluster', '')}. {_kort(r.get('naam', ''), 38)}"
+        label = f"{r.get('cluster', '')}. {_shorten(r.get('naam', ''), 38)}"
         if "n_buurten" in r and not is_missing(r["n_buurten"]):
             label += f" ({int(r['n_buurten'])})"
         rijen.append(("► " if r.get("cluster") in markeer else "") + label)
-    with huisstijl():
-        fig = _figuur(max(8.0, 0.75 * len(kenmerken) + 4.0), 0.48 * len(profielen) + 2.4)
+    with use_house_style():
+        fig = _new_figure(max(8.0, 0.75 * len(kenmerken) + 4.0), 0.48 * len(profielen) + 2.4)
         ax = fig.add_subplot()
         ax.imshow(np.clip(z, -2, 2), cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
         for (i, j), v in np.ndenumerate(z):
             ax.text(j, i, fmt_getal(v, 1, na="–"), ha="center", va="center", fontsize=8,
                     color="white" if np.isfinite(v) and abs(v) > 1.3 else KLEUREN["tekst"])
         ax.set_xticks(range(len(kenmerken)))
-        ax.set_xticklabels(["\n".join(_wrap(kolom(k).label, 13)) for k in kenmerken],
+        ax.set_xticklabels(["\n".join(_wrap(describe_column(k).label, 13)) for k in kenmerken],
                            fontsize=8)
         ax.xaxis.tick_top()
         ax.set_yticks(range(len(rijen)))
@@ -560,11 +560,11 @@ def typologie_profielen(
         ax.tick_params(length=0)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
-        _ondertitel(ax, "gemiddelde z-score per kenmerk: rood = hoger, blauw = lager dan "
-                    "gemiddeld; (n) = aantal buurten" + ("; ► = komt voor in de gemeente"
-                                                         if markeer else ""), pad=40,
-                    breedte=fig.get_figwidth() * 0.6)
-        _kop_en_voet(fig, titel, bron, synthetisch)
+        _add_subtitle(ax, "gemiddelde z-score per kenmerk: rood = hoger, blauw = lager dan "
+                      "gemiddeld; (n) = aantal buurten" + ("; ► = komt voor in de gemeente"
+                                                           if markeer else ""), pad=40,
+                      breedte=fig.get_figwidth() * 0.6)
+        _add_title_and_source(fig, titel, bron, synthetisch)
     return fig
 
 
@@ -573,7 +573,7 @@ def typologie_profielen(
 # ---------------------------------------------------------------------------------------------
 
 
-def kosten_bandbreedte(
+def plot_costs(
     kosten: pd.DataFrame,
     *,
     min_kolom: str = "kosten_b_min",
@@ -595,16 +595,16 @@ def kosten_bandbreedte(
     """
     titel = titel or f"Investering naar label {doel} per buurt (bandbreedte)"
     if not {min_kolom, max_kolom} <= set(kosten.columns):
-        return niet_beschikbaar(titel, "geen kostenraming in deze build",
-                                synthetisch=synthetisch)
+        return plot_not_available(titel, "geen kostenraming in deze build",
+                                  synthetisch=synthetisch)
     d = kosten.assign(_lo=pd.to_numeric(kosten[min_kolom], errors="coerce"),
                       _hi=pd.to_numeric(kosten[max_kolom], errors="coerce"))
     d = d[d["_hi"].notna() & (d["_hi"] > 0)].sort_values("_hi", ascending=False).head(top)
     if d.empty:
-        return niet_beschikbaar(titel, "geen woningen met label E, F of G met een kostenraming",
-                                synthetisch=synthetisch)
-    with huisstijl():
-        fig = _figuur(8.0, 0.38 * len(d) + 1.8)
+        return plot_not_available(titel, "geen woningen met label E, F of G met een kostenraming",
+                                  synthetisch=synthetisch)
+    with use_house_style():
+        fig = _new_figure(8.0, 0.38 * len(d) + 1.8)
         ax = fig.add_subplot()
         y = np.arange(len(d))[::-1]
         ax.hlines(y, d["_lo"] / 1e6, d["_hi"] / 1e6, color=KLEUREN["primair"], lw=6, zorder=2)
@@ -612,13 +612,13 @@ def kosten_bandbreedte(
         ax.plot(d["_hi"] / 1e6, y, "|", color="black", ms=10, zorder=3)
         names = d[naam_kolom] if naam_kolom in d.columns else d.get("buurtcode", d.index)
         ax.set_yticks(y)
-        ax.set_yticklabels([_kort(n, 34) for n in names])
+        ax.set_yticklabels([_shorten(n, 34) for n in names])
         ax.xaxis.set_major_formatter(FuncFormatter(
             lambda v, _p: "€ " + fmt_getal(v, 0 if float(v).is_integer() else 1) + " mln"))
         ax.set_xlabel("investering in miljoen euro")
         ax.set_xlim(left=0)
         ax.grid(axis="y", visible=False)
-        _ondertitel(ax, f"woningen met label E, F of G; minimum en maximum; de {len(d)} "
-                        "buurten met de hoogste raming", breedte=fig.get_figwidth() * 0.6)
-        _kop_en_voet(fig, titel, bron, synthetisch)
+        _add_subtitle(ax, f"woningen met label E, F of G; minimum en maximum; de {len(d)} "
+                      "buurten met de hoogste raming", breedte=fig.get_figwidth() * 0.6)
+        _add_title_and_source(fig, titel, bron, synthetisch)
     return fig

@@ -20,29 +20,18 @@ Small
     grows until the estimated HTML size fits ``max_bytes`` (3 MB by default). Each feature
     carries only whitelisted, pre-formatted properties.
 Safe
-    Tooltips and legends are built with ``textContent`` from JSON embedded by :func:`js_json`
-    (which escapes ``<``, ``>``, ``&``, ``'``, ``{`` and ``}`` inside strings), so a buurt
-    named ``<script>`` is shown as text. Layer names, which Leaflet inserts as HTML, are
-    escaped. No name is ever Jinja source: branca renders a map in two passes (the output of
-    every ``MacroElement`` macro becomes a new ``branca.element.Element`` *template* and is
-    rendered again), so a buurt named ``{{ cycler.__init__.__globals__.os.system(…) }}`` would
-    run. The elements of this module, including the GeoJSON layers, hand their finished text
-    to the page without that second pass (:class:`_EenmaalGerenderd`), and the embedded JSON
-    contains no Jinja delimiter either, so the finished page renders to itself.
+    No text from the data is ever markup or template source: the folium elements and
+    :func:`js_json` of :mod:`woonvoorraad.report._folium` keep it inert.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
 import html
 import json
 import logging
-import re
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,25 +41,32 @@ import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from woonvoorraad._io import write_text_atomic
-from woonvoorraad.report.reports import SCORES, fmt_waarde, is_missing, kolom
+from woonvoorraad.classify.scores import SCORES
+from woonvoorraad.report._folium import (
+    LEAFLET_CDN_CSS,
+    LEAFLET_CDN_JS,
+    _EenmaalGerenderd,
+    _FeatureGroup,
+    _GeoJson,
+    _LayerControl,
+    _Tekst,
+    html_tekst,
+    js_json,
+    read_leaflet_assets,
+)
+from woonvoorraad.report.format import Kolom, describe_column, fmt_waarde, is_missing
 
 logger = logging.getLogger(__name__)
-
-#: Version of the vendored Leaflet (``static/leaflet``).
-LEAFLET_VERSION = "1.9.4"
-LEAFLET_CDN_JS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js"
-LEAFLET_CDN_CSS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css"
 
 #: Default size budget of one map HTML, in bytes.
 MAX_BYTES = 3_000_000
 
-#: Indicators shown by default, in this order, when the column exists and has a value.
+#: Columns shown by default, in this order, when the column exists and has a value.
 DEFAULT_INDICATORS: tuple[str, ...] = (
     "n_doelgroep", "aandeel_doelgroep", "aandeel_naoorlogs", "aandeel_label_efg",
     "label_dekking", *SCORES, "aandeel_65plus", "woz_gemiddeld", "typologie_naam",
@@ -86,75 +82,6 @@ _NA_TEKST = "onbekend"
 _TOLERANTIES = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0)
 _ASSET_OVERHEAD = 230_000  # inlined Leaflet, CSS, script and template, in bytes
 _BYTES_PER_COORD = 21  # "[5.12345, 52.12345], "
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """A column drawn as a choropleth.
-
-    Attributes
-    ----------
-    kolom
-        Column of the buurten table.
-    label
-        Dutch label (layer control, legend, tooltip).
-    formaat
-        Value format (see :data:`woonvoorraad.report.reports.FORMATEN`); ``tekst`` is categorical.
-    cmap
-        Matplotlib colour map.
-    schema
-        ``"fisherjenks"``, ``"quantiles"``, ``"equalinterval"`` or ``"vast"`` (fixed bins
-        0.2, 0.4, … 1.0 for scores, so maps of different gemeenten compare).
-    k
-        Number of classes.
-    uitleg
-        One-line explanation under the legend title.
-    """
-
-    kolom: str
-    label: str
-    formaat: str
-    cmap: str = "YlOrRd"
-    schema: str = "fisherjenks"
-    k: int = 5
-    uitleg: str = ""
-
-    @classmethod
-    def from_column(cls, name: str, **overrides: Any) -> Indicator:
-        """Build an indicator from the Dutch column registry (:func:`reports.kolom`)."""
-        info = kolom(name)
-        schema = "vast" if info.formaat == "score" else "fisherjenks"
-        values = {"kolom": name, "label": info.label, "formaat": info.formaat,
-                  "cmap": info.cmap, "schema": schema, "uitleg": info.uitleg}
-        values.update(overrides)
-        return cls(**values)
-
-
-# ---------------------------------------------------------------------------------------------
-# Assets
-# ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def leaflet_assets() -> tuple[str, str]:
-    """Return the vendored Leaflet JavaScript and CSS, ready to inline.
-
-    The ``sourceMappingURL`` comment is dropped and the CSS images become data URIs, so an
-    inlined map makes no request at all.
-    """
-    base = resources.files("woonvoorraad").joinpath("static/leaflet")
-    js = base.joinpath("leaflet.js").read_text("utf-8")
-    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", js.rstrip())
-    css = base.joinpath("leaflet.css").read_text("utf-8")
-
-    def data_uri(match: re.Match[str]) -> str:
-        data = base.joinpath("images", match.group(1)).read_bytes()
-        return f"url(data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
-
-    css = re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
-    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - vendored file
-        raise RuntimeError("vendored Leaflet contains a closing script/style tag")
-    return js, css
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,14 +177,14 @@ def _n_coords(geoms: gpd.GeoSeries) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _kleuren(cmap: str, k: int) -> list[str]:
+def _colours(cmap: str, k: int) -> list[str]:
     cm = colormaps[cmap]
     if k == 1:
         return [to_hex(cm(0.6))]
     return [to_hex(cm(x)) for x in np.linspace(0.15, 0.9, k)]
 
 
-def classify(values: pd.Series, ind: Indicator) -> tuple[np.ndarray, list[str], list[str]]:
+def classify(values: pd.Series, ind: Kolom) -> tuple[np.ndarray, list[str], list[str]]:
     """Classify an indicator: class per value (-1 = missing), colours and legend labels.
 
     Numeric indicators are split into ``ind.k`` classes (fewer when there are fewer distinct
@@ -270,7 +197,7 @@ def classify(values: pd.Series, ind: Indicator) -> tuple[np.ndarray, list[str], 
 
     Examples
     --------
-    >>> ind = Indicator("x", "X", "aandeel", schema="equalinterval", k=2)
+    >>> ind = Kolom("x", "X", "aandeel", schema="equalinterval", k=2)
     >>> cls, kleuren, labels = classify(pd.Series([0.1, 0.2, None, 0.3]), ind)
     >>> cls.tolist(), labels
     ([0, 0, -1, 1], ['10,0% – 20,0%', '20,0% – 30,0%'])
@@ -312,138 +239,12 @@ def classify(values: pd.Series, ind: Indicator) -> tuple[np.ndarray, list[str], 
         bins = np.unique(bins)
         lower = np.concatenate([[yv.min()], bins[:-1]])
     cls[ok] = np.minimum(np.searchsorted(bins, yv, side="left"), len(bins) - 1)
-    kleuren = _kleuren(ind.cmap, len(bins))
+    kleuren = _colours(ind.cmap, len(bins))
     labels = []
     for lo, hi in zip(lower, bins, strict=True):
         a, b = fmt_waarde(lo, ind.formaat), fmt_waarde(hi, ind.formaat)
         labels.append(a if a == b else f"{a} – {b}")
     return cls, kleuren, labels
-
-
-# ---------------------------------------------------------------------------------------------
-# Text from the data in the page: never markup, never template source
-# ---------------------------------------------------------------------------------------------
-
-#: Characters escaped inside the JSON strings of a page: ``<``, ``>``, ``&`` and ``'`` so a
-#: string cannot end the ``<script>`` or start markup (as jinja's ``tojson``); ``{`` and ``}``
-#: so no string holds a Jinja delimiter (``{{``, ``{%``, ``{#``); U+2028/U+2029 for old
-#: JavaScript parsers. ``JSON.parse``/JavaScript read the escapes back as the original text.
-_JS_ESCAPES = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&'{}\u2028\u2029"})
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-
-
-def js_json(value: Any) -> str:
-    r"""JSON to embed in a ``<script>``, inert for HTML and for Jinja.
-
-    Like jinja's ``tojson``, plus ``{`` and ``}`` inside strings as ``\u007b`` and ``\u007d``:
-    the text has no ``</script>``, no markup and no Jinja delimiter, whatever the strings hold,
-    and evaluates to ``value``. (Between its strings, JSON never has ``{{``, ``{%`` or ``{#``.)
-
-    Examples
-    --------
-    >>> js_json({"n": "{{7*7}} </script>"})
-    '{"n": "\\u007b\\u007b7*7\\u007d\\u007d \\u003c/script\\u003e"}'
-    >>> json.loads(js_json({"n": "{{7*7}} </script>"}))
-    {'n': '{{7*7}} </script>'}
-    """
-    text = json.dumps(value, ensure_ascii=False)
-    return _JSON_STRING.sub(lambda m: m.group(0).translate(_JS_ESCAPES), text)
-
-
-def html_tekst(text: str) -> str:
-    """Text for HTML (a ``<title>``, a layer name Leaflet inserts as HTML): escaped, with ``{``
-    and ``}`` as character references so it holds no Jinja delimiter either.
-
-    Examples
-    --------
-    >>> html_tekst("<b>{{7*7}}</b>")
-    '&lt;b&gt;&#123;&#123;7*7&#125;&#125;&lt;/b&gt;'
-    """
-    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
-
-
-class _Tekst(Element):
-    """Finished HTML or JavaScript, put in the page as it is: never compiled as a template."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "Tekst"
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
-class _EenmaalGerenderd(MacroElement):
-    """A ``MacroElement`` whose macros are rendered once, and only once.
-
-    branca's ``MacroElement.render`` wraps the output of the ``header``, ``html`` and
-    ``script`` macros in ``Element(<output>)``, which compiles that output as a new Jinja
-    template and renders it again in the ``Figure``: every string the first pass embedded
-    (a buurt name in the GeoJSON, the title) would be Jinja source. This replacement adds the
-    output as :class:`_Tekst`. As the last base of a folium class (``class X(folium.GeoJson,
-    _EenmaalGerenderd)``) it sits just before ``MacroElement`` in the MRO, so folium's own
-    ``render`` steps (layer ``addTo``, includes) still run.
-    """
-
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            raise TypeError(f"{type(self).__name__} can only be rendered inside a Figure")
-        module = self._template.module
-        for deel in ("header", "html", "script"):
-            macro = getattr(module, deel, None)
-            if macro is not None:
-                getattr(figure, deel).add_child(_Tekst(str(macro(self, kwargs))),
-                                                name=self.get_name())
-        for element in self._children.values():
-            element.render(**kwargs)
-
-
-class _GeoJson(folium.GeoJson, _EenmaalGerenderd):
-    """A ``folium.GeoJson`` layer (``.data`` as usual) whose data is embedded with
-    :func:`js_json` in a template of its own, rendered once.
-
-    Supports what this module uses: ``smooth_factor`` and Leaflet options such as
-    ``interactive``; every feature is styled with its ``properties.style`` (like folium
-    without a ``style_function``) until a script sets another style.
-    """
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJson(null, {{ this.opties_js() }});
-{{ this.get_name() }}.addData({{ this.data_js() }});
-{%- if this.stijl_uit_data %}
-{{ this.get_name() }}.setStyle(function (f) { return f.properties.style; });
-{%- endif %}
-{% endmacro %}
-""")
-
-    def __init__(self, data: dict[str, Any], *, stijl_uit_data: bool = False,
-                 **kwargs: Any) -> None:
-        if kwargs.get("style_function") or kwargs.get("highlight_function") or kwargs.get(
-                "tooltip") or kwargs.get("popup") or kwargs.get("marker"):
-            raise TypeError("_GeoJson supports no style/highlight function, tooltip, popup "
-                            "or marker")
-        super().__init__(data, **kwargs)
-        self.stijl_uit_data = stijl_uit_data
-
-    def opties_js(self) -> str:
-        opties = dict(self.options)
-        if self.smooth_factor is not None:
-            opties["smoothFactor"] = self.smooth_factor
-        return js_json(opties)
-
-    def data_js(self) -> str:
-        return js_json(self.data)
-
-
-class _FeatureGroup(folium.FeatureGroup, _EenmaalGerenderd):
-    """``folium.FeatureGroup``, rendered once."""
-
-
-class _LayerControl(folium.LayerControl, _EenmaalGerenderd):
-    """``folium.LayerControl`` (the layer names come from indicator labels), rendered once."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,24 +437,24 @@ class _Titel(_EenmaalGerenderd):
 
 
 def _resolve_indicators(gdf: pd.DataFrame,
-                        indicators: Sequence[str | Indicator] | None) -> list[Indicator]:
-    wanted: Iterable[str | Indicator] = DEFAULT_INDICATORS if indicators is None else indicators
-    out: list[Indicator] = []
+                        indicators: Sequence[str | Kolom] | None) -> list[Kolom]:
+    wanted: Iterable[str | Kolom] = DEFAULT_INDICATORS if indicators is None else indicators
+    out: list[Kolom] = []
     seen: set[str] = set()
     for item in wanted:
-        ind = item if isinstance(item, Indicator) else Indicator.from_column(str(item))
-        if ind.kolom not in gdf.columns:
+        ind = item if isinstance(item, Kolom) else describe_column(str(item))
+        if ind.naam not in gdf.columns:
             if indicators is not None:
-                raise KeyError(f"indicator column {ind.kolom!r} is not in the buurten table")
+                raise KeyError(f"indicator column {ind.naam!r} is not in the buurten table")
             continue
-        col = gdf[ind.kolom]
+        col = gdf[ind.naam]
         has_value = col.notna().any() if ind.formaat == "tekst" else pd.to_numeric(
             col, errors="coerce").notna().any()
         if not has_value:
-            logger.info("map: indicator %s has no values; left out", ind.kolom)
+            logger.info("map: indicator %s has no values; left out", ind.naam)
             continue
         if ind.label in seen:
-            ind = Indicator(**{**ind.__dict__, "label": f"{ind.label} ({ind.kolom})"})
+            ind = replace(ind, label=f"{ind.label} ({ind.naam})")
         seen.add(ind.label)
         out.append(ind)
     return out
@@ -686,7 +487,7 @@ def _candidate_texts(candidates: Any) -> dict[str, str]:
 def map_from_buurten(
     gdf: gpd.GeoDataFrame,
     *,
-    indicators: Sequence[str | Indicator] | None = None,
+    indicators: Sequence[str | Kolom] | None = None,
     candidates: pd.DataFrame | Iterable[str] | None = None,
     tooltip: Sequence[str] = (),
     title: str | None = None,
@@ -708,7 +509,7 @@ def map_from_buurten(
         Buurten (one row each) with ``buurtcode``, ``buurtnaam`` and the indicator columns,
         in EPSG:28992.
     indicators
-        Columns (or :class:`Indicator`) to draw; default: those of
+        Columns (or :class:`Kolom`) to draw; default: those of
         :data:`DEFAULT_INDICATORS` that have values. The first is shown on opening.
     candidates
         Proeftuin candidates to outline: a table with ``buurtcode`` (and optionally ``rang``
@@ -761,17 +562,17 @@ def map_from_buurten(
     kandidaat = _candidate_texts(candidates)
 
     fixed = [c for c in TOOLTIP_VAST if c in data.columns]
-    extra = [c for c in tooltip if c not in fixed and c not in {i.kolom for i in inds}]
+    extra = [c for c in tooltip if c not in fixed and c not in {i.naam for i in inds}]
     for c in extra:
         if c not in data.columns:
             raise KeyError(f"tooltip column {c!r} is not in the buurten table")
-    velden = ([kolom(c).label for c in fixed] + [i.label for i in inds]
-              + [kolom(c).label for c in extra])
+    velden = ([describe_column(c).label for c in fixed] + [i.label for i in inds]
+              + [describe_column(c).label for c in extra])
 
     classes = []
     ind_cfg = []
     for ind in inds:
-        cls, kleuren, labels = classify(data[ind.kolom], ind)
+        cls, kleuren, labels = classify(data[ind.naam], ind)
         classes.append(cls)
         ind_cfg.append({"label": ind.label, "uitleg": ind.uitleg, "kleuren": kleuren,
                         "labels": labels, "heeft_na": bool((cls < 0).any())})
@@ -779,9 +580,9 @@ def map_from_buurten(
     def value_text(col: str, fmt: str) -> list[str]:
         return [fmt_waarde(v, fmt, na=_NA_TEKST) for v in data[col]]
 
-    columns_text = ([value_text(c, kolom(c).formaat) for c in fixed]
-                    + [value_text(i.kolom, i.formaat) for i in inds]
-                    + [value_text(c, kolom(c).formaat) for c in extra])
+    columns_text = ([value_text(c, describe_column(c).formaat) for c in fixed]
+                    + [value_text(i.naam, i.formaat) for i in inds]
+                    + [value_text(c, describe_column(c).formaat) for c in extra])
     names = (data["buurtnaam"] if "buurtnaam" in data.columns else data["buurtcode"]).astype(
         object).where(lambda s: s.notna(), data["buurtcode"])
     codes = data["buurtcode"].astype(str).tolist()
@@ -833,7 +634,7 @@ def map_from_buurten(
     if offline:
         m.default_js = []
         m.default_css = []
-        js, css = leaflet_assets()
+        js, css = read_leaflet_assets()
         root.header.add_child(_Tekst(f"<style>{css}</style>"), name="leaflet_css")
         root.header.add_child(_Tekst(f"<script>{js}</script>"), name="leaflet_js")
     else:
@@ -875,7 +676,7 @@ def map_from_buurten(
         _LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     m.woonvoorraad_info = {  # type: ignore[attr-defined]
-        "tolerance": tolerance, "indicators": [i.kolom for i in inds], "n_buurten": len(features),
+        "tolerance": tolerance, "indicators": [i.naam for i in inds], "n_buurten": len(features),
         "n_coordinates": n_coords, "n_candidates": len(kandidaat), "offline": offline,
         "max_bytes": max_bytes,
     }

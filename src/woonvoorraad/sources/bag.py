@@ -16,17 +16,18 @@ Three layouts of the same registry are recognised from the file itself:
 
 All readers return the canonical schema of ``docs/schema.md`` in EPSG:28992 and read only
 the columns they need, through pyogrio with Arrow; ``bbox``/``mask`` filter at read time so a
-national file is never read whole for one gemeente.
+national file is never read whole for one gemeente. The Arrow reading and WKB decoding are
+in :mod:`~woonvoorraad.sources._bag_arrow`, the id handling in
+:mod:`~woonvoorraad.sources._bag_ids`, the gebruiksdoel/status spellings and location checks
+in :mod:`~woonvoorraad.sources._bag_values`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import logging
 import queue
-import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -43,17 +44,38 @@ import shapely
 
 from woonvoorraad import _validate
 from woonvoorraad.errors import InputError
+from woonvoorraad.sources._bag_arrow import (
+    BBox,
+    covers,
+    decode_coordinates,
+    decode_geometries,
+    extract_xy,
+    make_points,
+    read_arrow,
+    read_units,
+)
+from woonvoorraad.sources._bag_ids import (
+    find_duplicates,
+    make_str_series,
+    normalise_ids_arrow,
+    normalise_row_ids,
+    parse_href_uuids,
+    parse_int_ids,
+)
+from woonvoorraad.sources._bag_values import (
+    check_unit_locations,
+    normalise_gebruiksdoel,
+    normalise_status,
+    warn_not_points,
+)
 
 logger = logging.getLogger(__name__)
 
 Layout = Literal["bag-light", "lvbag", "ogc"]
-BBox = tuple[float, float, float, float]
 
 PAND_LAYER = "pand"
 VBO_LAYER = "verblijfsobject"
 
-_ID_PREFIX = re.compile(r"NL\.IMBAG\.[A-Za-z]+\.")
-_WKB_CHUNK = 500_000
 
 #: Columns read per layout and layer: canonical name -> source name.
 _COLUMNS: dict[str, dict[str, dict[str, str]]] = {
@@ -142,129 +164,6 @@ def _missing_link_error(path: Path, fields: set[str]) -> InputError:
     )
 
 
-def normalise_ids(values: pd.Series) -> pd.Series:
-    """Normalise BAG identifiers to bare 16-digit strings.
-
-    Strips ``NL.IMBAG.<Type>.`` prefixes (also inside comma-joined lists) and left-pads
-    numeric ids read as integers.
-
-    Examples
-    --------
-    >>> normalise_ids(pd.Series(["NL.IMBAG.Pand.0518100000212345", "518100000212346"])).tolist()
-    ['0518100000212345', '0518100000212346']
-    """
-    arr = _normalise_ids_arrow(pa.array(values.astype(object).where(values.notna(), None),
-                                        type=pa.string(), from_pandas=True))
-    return pd.Series(arr.to_pylist(), index=values.index, dtype=object, name=values.name)
-
-
-def _normalise_ids_arrow(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """:func:`normalise_ids` in Arrow: no Python string objects, fast when nothing changes."""
-    s = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-    if _all_plain(s):
-        return s  # the national files: every id is already 16 digits
-    s = _clean_ids(s)
-    return pc.if_else(_single(s), pc.utf8_lpad(s, 16, "0"), s)
-
-
-def _all_plain(s: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether every id (nulls aside) is a bare 16-digit id (nothing to normalise)."""
-    plain = pc.and_(pc.equal(pc.utf8_length(s), 16), pc.utf8_is_digit(s))
-    return pc.all(plain).as_py() is not False
-
-
-def _clean_ids(s: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Ids without ``NL.IMBAG.<Type>.`` prefixes and whitespace, not yet padded."""
-    s = pc.utf8_trim_whitespace(s)
-    s = pc.replace_substring_regex(s, _ID_PREFIX.pattern, "")
-    return pc.replace_substring_regex(s, r"\s+", "")
-
-
-def _single(s: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Which values hold one id (not a comma-joined list); nulls count as single."""
-    return pc.fill_null(pc.invert(pc.match_substring(s, ",")), True)
-
-
-def check_id_collisions(values: pa.Array | pa.ChunkedArray, *, path: Path, layer: str,
-                        column: str) -> None:
-    """Raise when two different ids of a layer become the same id once left-padded.
-
-    BAG ids have 16 digits; a file that lost a leading zero (a spreadsheet, an integer
-    column) holds 15-digit ids, which :func:`normalise_ids` pads. If the same file also holds
-    the padded form as the id of *another* row, padding would merge two different objects
-    into one, so that is an error naming both ids. Prefix and whitespace variants of one id
-    (``NL.IMBAG.Pand.0518…`` and ``0518…``) are the same id, not a collision; a unit listed
-    once per pand under one id is not a collision either.
-
-    Free when every id is already a bare 16-digit id (the national files).
-    """
-    _normalise_row_ids(values, path=path, layer=layer, column=column)
-
-
-def _normalise_row_ids(values: pa.Array | pa.ChunkedArray, *, path: Path, layer: str,
-                       column: str) -> pa.Array | pa.ChunkedArray:
-    """:func:`_normalise_ids_arrow` of the ids that name a layer's rows, refusing collisions
-    (:func:`check_id_collisions`); the ids are cleaned once for both."""
-    s = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-    if isinstance(s, pa.ChunkedArray):
-        s = s.combine_chunks()
-    if not len(s) or _all_plain(s):
-        return s
-    cleaned = _clean_ids(s)
-    single = _single(cleaned)
-    padded = pc.if_else(single, pc.utf8_lpad(cleaned, 16, "0"), cleaned)
-    short = pc.and_(single, pc.less(pc.utf8_length(cleaned), 16))
-    if pc.any(pc.fill_null(short, False)).as_py():
-        _refuse_collisions(s, cleaned, padded, single, path=path, layer=layer, column=column)
-    return padded
-
-
-def _refuse_collisions(raw: pa.Array, cleaned: pa.Array, padded: pa.Array, single: pa.Array,
-                       *, path: Path, layer: str, column: str) -> None:
-    """Raise when different cleaned ids share a padded id, naming the raw ids."""
-    distinct = pc.drop_null(pc.unique(pc.filter(cleaned, single)))
-    as_padded = pd.Index(pc.utf8_lpad(distinct, 16, "0").to_pylist(), dtype=object)
-    clash = as_padded[as_padded.duplicated(keep=False)].unique()
-    if not len(clash):
-        return
-    hits = pc.fill_null(pc.is_in(padded, value_set=pa.array(list(clash), type=pa.string())),
-                        False)
-    rows = pc.filter(pa.table({"raw": raw, "id": padded}), hits).to_pandas()
-    groups = rows.drop_duplicates("raw").groupby("id", sort=True)["raw"].agg(list)
-    shown = "; ".join(" and ".join(repr(r) for r in raws[:3]) + f" (both {ident!r})"
-                      for ident, raws in list(groups.items())[:3])
-    raise InputError(
-        f"layer {layer!r} column {column!r}: {len(groups)} group(s) of different ids become "
-        f"the same 16-digit id once a leading zero is added: {shown}; they would be merged "
-        f"into one object. Fix the ids (BAG ids have 16 digits; was a leading zero lost?)",
-        path=path)
-
-
-def _int_ids(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
-    """16-digit ids as int64 (a one-to-one mapping), or None when any id is not like that."""
-    s = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-    if s.null_count:
-        return None
-    plain = pc.all(pc.and_(pc.equal(pc.utf8_length(s), 16), pc.utf8_is_digit(s))).as_py()
-    if plain is False:
-        return None
-    return np.asarray(pc.cast(s, pa.int64()))
-
-
-def _str_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
-    """An Arrow string array as a pandas ``str`` Series (no copy into Python objects)."""
-    return values.to_pandas() if isinstance(values, pa.ChunkedArray) else pa.chunked_array(
-        [values]).to_pandas()
-
-
-def _duplicated(ids: pd.Series, keep: Literal["first", False] = "first") -> pd.Series:
-    """``ids.duplicated(keep)``, on int64 when the ids are plain 16-digit numbers (fast)."""
-    as_int = _int_ids(pa.array(ids.astype("str").array)) if len(ids) else None
-    if as_int is None:
-        return ids.duplicated(keep=keep)
-    return pd.Series(pd.Index(as_int).duplicated(keep=keep), index=ids.index)
-
-
 def release_memory() -> None:
     """Hand freed memory back to the operating system (Arrow's pool; glibc's heap on Linux).
 
@@ -275,15 +174,6 @@ def release_memory() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):  # not glibc
             ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _covers(bbox: BBox | None, info: dict[str, Any]) -> bool:
-    """Whether ``bbox`` contains the layer's whole extent (then filtering only costs time)."""
-    bounds = info.get("total_bounds")
-    if bbox is None or bounds is None or not np.all(np.isfinite(bounds)):
-        return False
-    return (bbox[0] <= bounds[0] and bbox[1] <= bounds[1] and bbox[2] >= bounds[2]
-            and bbox[3] >= bounds[3])
 
 
 def _prepare_layer(path: Path, layer: str, layout: Layout, *, what: str
@@ -302,174 +192,6 @@ def _prepare_layer(path: Path, layer: str, layout: Layout, *, what: str
     return mapping, columns, info
 
 
-def _read_arrow(path: Path, layer: str, columns: list[str], info: dict[str, Any], *,
-                bbox: BBox | None, mask: Any) -> tuple[pa.Table, str]:
-    """Read the columns of a layer as an Arrow table (WKB geometry column); filter at read time.
-
-    A ``bbox`` that contains the whole layer is dropped: the spatial index would only cost time.
-    """
-    if _covers(bbox, info):
-        bbox = None
-    meta, table = pyogrio.read_arrow(path, layer=layer, columns=columns, bbox=bbox, mask=mask)
-    return table, meta.get("geometry_name") or "wkb_geometry"
-
-
-def _read_units(path: Path, columns: list[str], info: dict[str, Any], *, bbox: BBox | None,
-                mask: Any) -> tuple[pa.Table, str]:
-    """Read the unit layer like :func:`_read_arrow`, plus the units no area filter can find.
-
-    A bbox or mask read returns only units with a location in the area: units without a
-    geometry, with coordinates that are not finite or far outside the Netherlands would
-    vanish from every count. They are read as well (:func:`_stray_units`) and end up outside
-    every buurt, counted and reported.
-    """
-    table, geom_col = _read_arrow(path, VBO_LAYER, columns, info, bbox=bbox, mask=mask)
-    if (bbox is None and mask is None) or _covers(bbox, info):
-        return table, geom_col  # the whole layer was read
-    area = bbox if bbox is not None else tuple(float(v) for v in shapely.bounds(mask))
-    stray = _stray_units(path, columns, info, area=area)
-    if stray is None or not stray.num_rows:
-        return table, geom_col
-    # the SQL answer holds the columns asked for, then the geometry (names may differ)
-    stray = stray.rename_columns([*columns, geom_col]).select(table.column_names)
-    try:
-        stray = stray.cast(table.schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.concat_tables([table, stray], promote_options="permissive"), geom_col
-    return pa.concat_tables([table, stray]), geom_col
-
-
-def _stray_units(path: Path, columns: list[str], info: dict[str, Any], *, area: BBox
-                 ) -> pa.Table | None:
-    """Units of a GeoPackage without a geometry, or outside the Netherlands and outside
-    ``area``: what a read of ``area`` misses but every count must include.
-
-    Cheap when there are none (the national files): the layer's extent lies inside
-    :data:`~woonvoorraad._validate.RD_EXTENT` and its spatial index holds every feature,
-    so no unit lacks a geometry. Only otherwise is the layer scanned once, in SQLite.
-    """
-    geom = info.get("geometry_name") or ""
-    if not geom or not _is_sqlite(path):
-        return None
-    x0, y0, x1, y1 = _validate.RD_EXTENT
-    bounds = info.get("total_bounds")
-    inside_nl = bounds is not None and bool(np.all(np.isfinite(bounds))) and (
-        bounds[0] >= x0 and bounds[1] >= y0 and bounds[2] <= x1 and bounds[3] <= y1)
-    if inside_nl and _indexed_features(path, VBO_LAYER, geom) == info.get("features"):
-        return None
-    g = f'"{geom}"'
-    a0, b0, a1, b1 = (float(v) for v in area)
-    where = (f"{g} IS NULL OR ST_IsEmpty({g}) OR ("
-             f"NOT (ST_MinX({g}) >= {x0!r} AND ST_MaxX({g}) <= {x1!r} AND ST_MinY({g}) >= "
-             f"{y0!r} AND ST_MaxY({g}) <= {y1!r}) AND NOT (ST_MaxX({g}) >= {a0!r} AND "
-             f"ST_MinX({g}) <= {a1!r} AND ST_MaxY({g}) >= {b0!r} AND ST_MinY({g}) <= {b1!r}))")
-    cols = ", ".join(f'"{c}"' for c in columns)
-    sql = f'SELECT {cols}, {g} FROM "{VBO_LAYER}" WHERE {where}'
-    _, table = pyogrio.read_arrow(path, sql=sql)
-    if table.num_rows:
-        logger.debug("%s: %d units without a location in the area read as well", path.name,
-                     table.num_rows)
-    return table
-
-
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False
-
-
-def _indexed_features(path: Path, layer: str, geom: str) -> int | None:
-    """Entries of a GeoPackage layer's spatial index (it holds every non-empty geometry);
-    None without an index."""
-    import sqlite3
-
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        for table in (f"rtree_{layer}_{geom}_rowid", f"rtree_{layer}_{geom}"):
-            try:
-                return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
-            except sqlite3.Error:
-                continue
-        return None
-    finally:
-        con.close()
-
-
-def _point_xy(col: pa.Array) -> np.ndarray | None:
-    """x, y of a WKB column of plain little-endian 2D points (21 bytes each), else None."""
-    n = len(col)
-    if not n or col.null_count or pa.types.is_large_binary(col.type):
-        return None
-    bufs = col.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1, offset=col.offset * 4)
-    if offsets[-1] - offsets[0] != 21 * n or not np.all(np.diff(offsets) == 21):
-        return None
-    rec = np.frombuffer(bufs[2], dtype=np.uint8, count=21 * n,
-                        offset=int(offsets[0])).reshape(n, 21)
-    if not (np.all(rec[:, 0] == 1) and np.all(rec[:, 1:5].view("<u4").ravel() == 1)):
-        return None
-    return rec[:, 5:21].copy().view("<f8")
-
-
-def _geometries(column: pa.ChunkedArray | pa.Array, row_mask: np.ndarray | None = None
-                ) -> np.ndarray:
-    """Shapely geometries from a WKB column (only the rows in ``row_mask``).
-
-    Plain little-endian 2D points (what a BAG unit layer holds) are decoded with numpy and
-    built with :func:`shapely.points`; anything else goes through :func:`shapely.from_wkb`,
-    in chunks so that the temporary Python ``bytes`` objects stay few.
-    """
-    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    xy = _point_xy(col)
-    if xy is not None:
-        return shapely.points(xy if row_mask is None else xy[row_mask])
-    parts = []
-    for lo in range(0, len(col), _WKB_CHUNK):
-        chunk = col.slice(lo, _WKB_CHUNK)
-        if row_mask is not None:
-            chunk = chunk.filter(pa.array(row_mask[lo:lo + _WKB_CHUNK]))
-        parts.append(shapely.from_wkb(np.asarray(chunk.to_numpy(zero_copy_only=False))))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=object)
-
-
-def _coordinates(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
-    """(n, 2) x, y of unit points (NaN where missing or empty), without shapely objects.
-
-    Plain 2D points are read straight from the WKB; other geometries follow the unit rule of
-    :func:`_points` (a point inside them). Returns the coordinates and, when some geometry
-    is not a point, the geometry type of every row (-1 missing), for the warning.
-    """
-    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    xy = _point_xy(col)
-    if xy is not None:
-        return xy, None
-    out = np.full((len(col), 2), np.nan)
-    types = np.full(len(col), -1, dtype=np.int8)
-    for lo in range(0, len(col), _WKB_CHUNK):
-        geoms = shapely.from_wkb(np.asarray(col.slice(lo, _WKB_CHUNK).to_numpy(
-            zero_copy_only=False)))
-        kind = shapely.get_type_id(geoms)
-        types[lo:lo + len(geoms)] = kind
-        geoms = _as_points(geoms, kind)
-        out[lo:lo + len(geoms)] = _point_coordinates(geoms)
-    return out, (types if (types > 0).any() else None)
-
-
-def _as_points(geoms: np.ndarray, kind: np.ndarray) -> np.ndarray:
-    """Geometries that are not points become a point inside them (representative_point)."""
-    other = kind > 0
-    if not other.any():
-        return geoms
-    fixed = geoms.copy()
-    fixed[other] = shapely.point_on_surface(geoms[other])
-    return fixed
-
-
 def _frame(table: pa.Table, geom_col: str, path: Path, layer: str,
            mapping: dict[str, str], *, row_mask: np.ndarray | None = None,
            geometry: bool | None = True, keep_voorkomen: bool = False) -> pd.DataFrame:
@@ -485,11 +207,11 @@ def _frame(table: pa.Table, geom_col: str, path: Path, layer: str,
     del attrs
     if geometry:
         gdf: pd.DataFrame = gpd.GeoDataFrame(
-            df, geometry=_geometries(table.column(geom_col), row_mask), crs=_validate.RD_NEW)
+            df, geometry=decode_geometries(table.column(geom_col), row_mask), crs=_validate.RD_NEW)
     elif geometry is None:
         gdf = df
     else:
-        xy, types = _coordinates(table.column(geom_col))
+        xy, types = decode_coordinates(table.column(geom_col))
         if row_mask is not None:
             xy = xy[row_mask]
             types = types[row_mask] if types is not None else None
@@ -523,7 +245,7 @@ def _read_layer(
     what: str,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     mapping, columns, info = _prepare_layer(path, layer, layout, what=what)
-    table, geom_col = _read_arrow(path, layer, columns, info, bbox=bbox, mask=mask)
+    table, geom_col = read_arrow(path, layer, columns, info, bbox=bbox, mask=mask)
     return _frame(table, geom_col, path, layer, mapping), info
 
 
@@ -561,7 +283,7 @@ def read_panden(
     with _validate.gdal_errors(p, layer=PAND_LAYER):
         layout = layout or detect_layout(p)
         mapping, columns, info = _prepare_layer(p, PAND_LAYER, layout, what="BAG panden")
-        table, geom_col = _read_arrow(p, PAND_LAYER, columns, info, bbox=bbox, mask=mask)
+        table, geom_col = read_arrow(p, PAND_LAYER, columns, info, bbox=bbox, mask=mask)
         return _panden_from_arrow(table, geom_col, p, layout, mapping,
                                   bouwjaar_range=bouwjaar_range)
 
@@ -587,10 +309,10 @@ def _keep_mask(pand_ids: pa.Array | pa.ChunkedArray, keep_ids: pa.Array | pd.Ind
                ) -> np.ndarray:
     """Which pand ids are in ``keep_ids`` (an Arrow array, or an int64 Index from
     :func:`_keep_index`)."""
-    ids = _normalise_ids_arrow(pand_ids)
+    ids = normalise_ids_arrow(pand_ids)
     index = keep_ids if isinstance(keep_ids, pd.Index) else _keep_index(keep_ids)
     if index.dtype == np.int64:
-        as_int = _int_ids(ids)
+        as_int = parse_int_ids(ids)
         if as_int is not None:
             return index.get_indexer(as_int) >= 0 if len(index) else \
                 np.zeros(len(as_int), dtype=bool)
@@ -602,7 +324,7 @@ def _keep_mask(pand_ids: pa.Array | pa.ChunkedArray, keep_ids: pa.Array | pd.Ind
 def _keep_index(keep_ids: pa.Array) -> pd.Index:
     """A lookup index of pand ids: int64 when they are plain 16-digit ids."""
     keep = pc.drop_null(keep_ids)
-    as_int = _int_ids(keep)
+    as_int = parse_int_ids(keep)
     if as_int is not None:
         return pd.Index(as_int)
     return pd.Index(pa.chunked_array([keep]).to_pandas(), dtype=object)
@@ -618,7 +340,7 @@ def _read_panden_filtered(p: Path, columns: list[str], info: dict[str, Any], map
     needs. Returns the filtered table, the geometry column and what :func:`_panden_from_arrow`
     logs about the panden read.
     """
-    if _covers(bbox, info):
+    if covers(bbox, info):
         bbox = None
     index = _keep_index(keep_ids)
     kept: list[pa.RecordBatch] = []
@@ -679,7 +401,7 @@ def _panden_from_arrow(table: pa.Table | list[pa.Table], geom_col: str, p: Path,
         row_mask = _keep_mask(table.column(mapping["pand_id"]), keep_ids)
     gdf = _frame(table, geom_col, p, PAND_LAYER, mapping, row_mask=row_mask)
     del table
-    gdf["pand_id"] = _str_series(_normalise_row_ids(
+    gdf["pand_id"] = make_str_series(normalise_row_ids(
         pa.array(gdf["pand_id"].array), path=p, layer=PAND_LAYER,
         column=mapping["pand_id"])).set_axis(gdf.index)
     bouwjaar = pd.to_numeric(gdf["bouwjaar"], errors="coerce")
@@ -691,7 +413,7 @@ def _panden_from_arrow(table: pa.Table | list[pa.Table], geom_col: str, p: Path,
     out = gdf[[*keep, "geometry"]].reset_index(drop=True)
     out = _validate.check_geometries(out, path=p, layer=PAND_LAYER, kind="polygon",
                                      id_column="pand_id")
-    dup = _duplicated(out["pand_id"])
+    dup = find_duplicates(out["pand_id"])
     if dup.any():
         logger.warning("%s: %d duplicate pand ids; keeping the first of each", p.name,
                        int(dup.sum()))
@@ -735,7 +457,7 @@ def read_verblijfsobjecten(
         layout = layout or detect_layout(p)
         mapping, columns, info = _prepare_layer(p, VBO_LAYER, layout,
                                                 what="BAG verblijfsobjecten")
-        table, geom_col = _read_units(p, columns, info, bbox=bbox, mask=mask)
+        table, geom_col = read_units(p, VBO_LAYER, columns, info, bbox=bbox, mask=mask)
         return _vbo_from_arrow(table, geom_col, p, layout, mapping)
 
 
@@ -748,7 +470,7 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
     unit keeps the place of its first row. ``gebruiksdoel`` and ``status`` are normalised
     (:func:`normalise_gebruiksdoel`, :func:`normalise_status`), units stored as another
     geometry than a point get a point inside it, and units far outside the Netherlands are
-    named in a warning (:func:`_check_unit_locations`).
+    named in a warning (:func:`check_unit_locations`).
     """
     row_mask = None
     merged_in_arrow = layout != "ogc" and not (
@@ -758,13 +480,13 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
     gdf = _frame(table, geom_col, p, VBO_LAYER, mapping, row_mask=row_mask, geometry=points)
     del table
     if not merged_in_arrow:
-        gdf["vbo_id"] = _str_series(_normalise_row_ids(
+        gdf["vbo_id"] = make_str_series(normalise_row_ids(
             pa.array(gdf["vbo_id"].array), path=p, layer=VBO_LAYER,
             column=mapping["vbo_id"])).set_axis(gdf.index)
     if layout == "ogc":
-        gdf["pand_ids"] = gdf["pand_ids"].map(_uuids_from_hrefs).astype("str")
+        gdf["pand_ids"] = gdf["pand_ids"].map(parse_href_uuids).astype("str")
     elif not merged_in_arrow:
-        gdf["pand_ids"] = _str_series(_normalise_ids_arrow(pa.array(gdf["pand_ids"].array))
+        gdf["pand_ids"] = make_str_series(normalise_ids_arrow(pa.array(gdf["pand_ids"].array))
                                       ).set_axis(gdf.index)
     if "oppervlakte" in gdf.columns:
         _validate.parse_numbers(gdf, ["oppervlakte"], path=p, layer=VBO_LAYER)
@@ -773,18 +495,19 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
                                                    unit="m²")
     else:
         gdf["oppervlakte"] = np.nan
-    gdf["gebruiksdoel"] = normalise_gebruiksdoel(gdf["gebruiksdoel"], path=p,
+    gdf["gebruiksdoel"] = normalise_gebruiksdoel(gdf["gebruiksdoel"], path=p, layer=VBO_LAYER,
                                                  column=mapping["gebruiksdoel"])
-    dup = _duplicated(gdf["vbo_id"], keep=False) if not merged_in_arrow else None
+    dup = find_duplicates(gdf["vbo_id"], keep=False) if not merged_in_arrow else None
     if dup is not None and dup.any():
         gdf = _merge_multi_pand_rows(gdf, dup)
-    gdf["status"] = normalise_status(gdf["status"], path=p, column=mapping["status"])
+    gdf["status"] = normalise_status(gdf["status"], path=p, layer=VBO_LAYER,
+                                   column=mapping["status"])
     if points:
         geoms = np.asarray(gdf.geometry.values)
-        _warn_not_points(shapely.get_type_id(geoms), gdf["vbo_id"], p)
+        warn_not_points(shapely.get_type_id(geoms), gdf["vbo_id"], p, layer=VBO_LAYER)
         gdf["geometry"] = _points(gdf.geometry)
-        xy = _point_coordinates(np.asarray(gdf.geometry.values))
-        bad = _check_unit_locations(xy, gdf["vbo_id"], p)
+        xy = extract_xy(np.asarray(gdf.geometry.values))
+        bad = check_unit_locations(xy, gdf["vbo_id"], p, layer=VBO_LAYER)
         if bad.any():  # no infinite points: a unit without a location is a missing geometry
             fixed = np.asarray(gdf.geometry.values).copy()
             fixed[bad] = None
@@ -793,9 +516,9 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
         out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "geometry"]]
     else:
         if _GEOM_TYPE in gdf.columns:
-            _warn_not_points(gdf[_GEOM_TYPE].to_numpy(), gdf["vbo_id"], p)
+            warn_not_points(gdf[_GEOM_TYPE].to_numpy(), gdf["vbo_id"], p, layer=VBO_LAYER)
         xy = np.column_stack([gdf["x"].to_numpy(dtype=float), gdf["y"].to_numpy(dtype=float)])
-        bad = _check_unit_locations(xy, gdf["vbo_id"], p)
+        bad = check_unit_locations(xy, gdf["vbo_id"], p, layer=VBO_LAYER)
         if bad.any():
             gdf.loc[bad, ["x", "y"]] = np.nan
         out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "x", "y"]]
@@ -803,201 +526,9 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
     return out.reset_index(drop=True)
 
 
-#: Unit statuses of the BAG (catalogus BAG 2.0), in their official spelling.
-VBO_STATUSES: tuple[str, ...] = (
-    "Verblijfsobject gevormd",
-    "Niet gerealiseerd verblijfsobject",
-    "Verblijfsobject in gebruik (niet ingemeten)",
-    "Verblijfsobject in gebruik",
-    "Verbouwing verblijfsobject",
-    "Verblijfsobject ingetrokken",
-    "Verblijfsobject buiten gebruik",
-    "Verblijfsobject ten onrechte opgevoerd",
-)
-
 #: Temporary column of :func:`_frame` (``geometry=False``): geometry type of each row, set
 #: only when some unit is not a plain point.
 _GEOM_TYPE = "__geometry_type__"
-
-
-def _recode(values: pd.Series) -> tuple[np.ndarray, pa.Array, np.ndarray]:
-    """Distinct values of a text column: row codes (-1 for missing), the distinct values (Arrow
-    strings) and the number of rows of each; text functions then run once per distinct value.
-    """
-    codes, uniques = pd.factorize(values.astype("str"))
-    codes = np.asarray(codes, dtype=np.int64)
-    distinct = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
-    counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
-    return codes, distinct, counts
-
-
-def _categorical(codes: np.ndarray, new_values: list[Any], index: pd.Index) -> pd.Series:
-    """Rows as a categorical of their (possibly merged) new distinct values."""
-    new_codes, cats = pd.factorize(pd.Series(new_values, dtype=object), sort=True)
-    row_codes = np.where(codes >= 0, new_codes[np.clip(codes, 0, None)] if len(new_codes)
-                         else -1, -1)
-    return pd.Series(pd.Categorical.from_codes(row_codes, categories=pd.Index(cats, dtype="str")),
-                     index=index)
-
-
-def _examples(old: list[Any], new: list[Any], counts: np.ndarray, which: np.ndarray,
-              n: int = 3) -> str:
-    """The most frequent changed values as ``'old' → 'new'``."""
-    order = np.argsort(-counts[which], kind="stable")[:n]
-    rows = np.flatnonzero(which)[order]
-    return ", ".join(f"{old[i]!r} → {new[i]!r}" for i in rows)
-
-
-def normalise_gebruiksdoel(values: pd.Series, *, path: Path, column: str = "gebruiksdoel",
-                           layer: str = VBO_LAYER) -> pd.Series:
-    """Uses of the units in one spelling: lower case, without whitespace, comma-joined.
-
-    ``WOONFUNCTIE``, ``Woonfunctie`` and `` woonfunctie`` would not be dwellings; they become
-    ``woonfunctie`` and are counted in a warning naming the file, column and examples. Spaces
-    around the commas of a list and inside a use (``overige gebruiksfunctie``) are ordinary
-    spellings and removed silently, as before.
-
-    Returns
-    -------
-    pandas.Series
-        A categorical.
-    """
-    codes, distinct, counts = _recode(values)
-    old = distinct.to_pylist()
-    new_arr = pc.utf8_lower(pc.replace_substring_regex(distinct, r"\s+", ""))
-    new = new_arr.to_pylist()
-    trimmed = pc.utf8_trim_whitespace(distinct)
-    changed = np.asarray(pc.or_(pc.or_(
-        pc.not_equal(trimmed, distinct),  # surrounding whitespace
-        pc.not_equal(pc.utf8_lower(distinct), distinct)),  # case
-        pc.match_substring_regex(distinct, r"[^\S ]")),  # tabs, line breaks
-        dtype=bool) if len(distinct) else np.zeros(0, dtype=bool)
-    if changed.any():
-        logger.warning("%s: layer %r column %r: %d value(s) in another case or with "
-                       "surrounding whitespace were normalised (e.g. %s)", path.name, layer,
-                       column, int(counts[changed].sum()), _examples(old, new, counts, changed))
-    return _categorical(codes, new, values.index)
-
-
-def _status_key(values: pa.Array) -> pa.Array:
-    collapsed = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"\s+", " ")
-    return pc.utf8_lower(collapsed)
-
-
-def normalise_status(values: pd.Series, *, path: Path, column: str = "status",
-                     layer: str = VBO_LAYER, known: tuple[str, ...] = VBO_STATUSES
-                     ) -> pd.Series:
-    """Unit statuses in the BAG spelling; unknown statuses named in a warning.
-
-    Case and whitespace do not matter (``verblijfsobject in gebruik `` is
-    ``Verblijfsobject in gebruik``); such values are counted in a warning. A status that is
-    not one of ``known`` is kept (without surrounding whitespace) and named with its count in
-    a warning: the dwelling rule does not count it.
-
-    Raises
-    ------
-    InputError
-        When units are read but not one has a BAG status: then the column holds something
-        else, and every count would be zero for a reason no later message could name.
-    """
-    codes, distinct, counts = _recode(values)
-    old = distinct.to_pylist()
-    key = _status_key(distinct)
-    lookup = pa.array([s.lower() for s in known], type=pa.string())
-    pos = np.asarray(pc.fill_null(pc.index_in(key, value_set=lookup), -1), dtype=np.int64)
-    tidy = pc.replace_substring_regex(pc.utf8_trim_whitespace(distinct), r"\s+", " "
-                                      ).to_pylist()
-    new = [known[i] if i >= 0 else t for i, t in zip(pos, tidy, strict=True)]
-    is_known = pos >= 0
-    changed = np.array([a != b for a, b in zip(old, new, strict=True)], dtype=bool)
-    n_rows = int(counts.sum())
-    n_missing = int((codes < 0).sum())
-    if len(values) and not is_known.any():
-        found = ", ".join(f"{o!r} ×{c}" for o, c in zip(old, counts, strict=True)) if old \
-            else "no values"
-        raise InputError(f"layer {layer!r} column {column!r} holds no BAG status of a unit "
-                         f"(found: {found[:300]}); expected values such as {known[3]!r}",
-                         path=path)
-    if (changed & is_known).any():
-        which = changed & is_known
-        logger.warning("%s: layer %r column %r: %d value(s) in another case or with extra "
-                       "whitespace were normalised to the BAG spelling (e.g. %s)", path.name,
-                       layer, column, int(counts[which].sum()),
-                       _examples(old, new, counts, which))
-    if (~is_known).any() or n_missing:
-        unknown = np.flatnonzero(~is_known)
-        shown = ", ".join(f"{old[i]!r} ×{counts[i]}"
-                          for i in unknown[np.argsort(-counts[unknown], kind="stable")][:5])
-        n_unknown = int(counts[~is_known].sum())
-        parts = []
-        if n_unknown:
-            parts.append(f"{n_unknown} unit(s) of {n_rows + n_missing} have a status that is "
-                         f"not a BAG status ({shown})")
-        if n_missing:
-            parts.append(f"{n_missing} unit(s) have no status")
-        logger.warning("%s: layer %r column %r: %s; they are not counted as dwellings",
-                       path.name, layer, column, "; ".join(parts))
-    return _categorical(codes, new, values.index)
-
-
-def _warn_not_points(types: np.ndarray, ids: pd.Series, path: Path) -> None:
-    """Warn about units stored as another geometry than a point (they get a point inside)."""
-    other = (types > 0)  # -1: missing; 0: point
-    if not other.any():
-        return
-    names = {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-             5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
-    kinds, n_kind = np.unique(types[other], return_counts=True)
-    per_kind = ", ".join(f"{n} {names.get(int(k), 'other')}" for k, n in
-                         zip(kinds, n_kind, strict=True))
-    examples = ", ".join(ids.to_numpy(dtype=object)[other][:3].astype(str))
-    logger.warning("%s: layer %r: %d unit(s) are stored as another geometry than a point "
-                   "(%s; e.g. %s); each is represented by a point inside it "
-                   "(representative_point)", path.name, VBO_LAYER, int(other.sum()), per_kind,
-                   examples)
-
-
-def _point_coordinates(geoms: np.ndarray) -> np.ndarray:
-    """(n, 2) x, y of points; NaN for missing and empty ones."""
-    xy = np.full((len(geoms), 2), np.nan)
-    ok = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)
-    xy[ok, 0] = shapely.get_x(geoms[ok])
-    xy[ok, 1] = shapely.get_y(geoms[ok])
-    return xy
-
-
-def _check_unit_locations(xy: np.ndarray, ids: pd.Series, path: Path) -> np.ndarray:
-    """Units without a usable location, named in one warning: coordinates that are not
-    finite (returned, to become missing), far outside the Netherlands (kept) or no geometry.
-    All of them end up outside every buurt, where the dwelling report counts them.
-
-    Units outside the Netherlands are only reported when others lie inside: a layer that lies
-    outside as a whole is already reported by :func:`woonvoorraad._validate.layer_info`.
-    """
-    missing = np.isnan(xy).all(axis=1)
-    finite = np.isfinite(xy).all(axis=1)
-    not_finite = ~missing & ~finite
-    x0, y0, x1, y1 = _validate.RD_EXTENT
-    with np.errstate(invalid="ignore"):
-        outside = finite & ((xy[:, 0] < x0) | (xy[:, 0] > x1) | (xy[:, 1] < y0)
-                            | (xy[:, 1] > y1))
-    if outside.any() and outside[finite].all():
-        outside[:] = False  # the whole layer: see the layer-level warning
-    odd = outside | not_finite | missing
-    if odd.any():
-        parts = [f"{n} {what}" for n, what in (
-            (int(outside.sum()), f"outside the Netherlands (RD New x {x0:.0f}–{x1:.0f}, "
-                                 f"y {y0:.0f}–{y1:.0f} m)"),
-            (int(not_finite.sum()), "with coordinates that are not finite"),
-            (int(missing.sum()), "without geometry")) if n]
-        names = ids.to_numpy(dtype=object)
-        rows = np.concatenate([np.flatnonzero(outside | not_finite), np.flatnonzero(missing)])
-        examples = ", ".join(f"{names[i]} at ({xy[i, 0]:g}, {xy[i, 1]:g})" if not missing[i]
-                             else f"{names[i]} (no geometry)" for i in rows[:3])
-        logger.warning("%s: layer %r: %d unit(s) have no usable location (%s; e.g. %s); they "
-                       "are kept and counted as outside every buurt", path.name, VBO_LAYER,
-                       int(odd.sum()), ", ".join(parts), examples)
-    return not_finite
 
 
 def _merge_in_arrow(table: pa.Table, mapping: dict[str, str], *, path: Path
@@ -1008,11 +539,11 @@ def _merge_in_arrow(table: pa.Table, mapping: dict[str, str], *, path: Path
     all its pand ids, comma-joined and sorted) and the mask of rows to keep (None: all).
     """
     id_src, pand_src = mapping["vbo_id"], mapping["pand_ids"]
-    ids = _normalise_row_ids(table.column(id_src), path=path, layer=VBO_LAYER, column=id_src)
-    pand = _normalise_ids_arrow(table.column(pand_src))
+    ids = normalise_row_ids(table.column(id_src), path=path, layer=VBO_LAYER, column=id_src)
+    pand = normalise_ids_arrow(table.column(pand_src))
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     pand = pand.combine_chunks() if isinstance(pand, pa.ChunkedArray) else pand
-    as_int = _int_ids(ids)
+    as_int = parse_int_ids(ids)
     index = pd.Index(as_int) if as_int is not None else pd.Index(
         pa.chunked_array([ids]).to_pandas(), dtype=object)
     dup = index.duplicated(keep=False)
@@ -1075,31 +606,13 @@ def _merge_multi_pand_rows(gdf: pd.DataFrame, dup: pd.Series) -> pd.DataFrame:
     return merged
 
 
-def _uuids_from_hrefs(value: Any) -> str | None:
-    """Turn a ``pand.href`` value (list or JSON list of URLs) into comma-joined uuids."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    items: list[str]
-    if isinstance(value, list | tuple | np.ndarray):
-        items = [str(v) for v in value]
-    else:
-        text = str(value).strip()
-        try:
-            parsed = json.loads(text)
-            items = [str(v) for v in parsed] if isinstance(parsed, list) else [str(parsed)]
-        except json.JSONDecodeError:
-            items = text.split(",")
-    uuids = [i.rstrip("/").rsplit("/", 1)[-1].split("?")[0] for i in items if i]
-    return ",".join(uuids) or None
-
-
 def _points(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     """Units that are not points (multi-points, polygons) become a point inside them
     (:func:`shapely.point_on_surface`, i.e. ``representative_point``); empty stays empty."""
     arr = np.asarray(geoms.values)
     kind = shapely.get_type_id(arr)
     if (kind > 0).any():
-        return gpd.GeoSeries(_as_points(arr, kind), index=geoms.index, crs=geoms.crs)
+        return gpd.GeoSeries(make_points(arr, kind), index=geoms.index, crs=geoms.crs)
     return geoms
 
 
@@ -1197,7 +710,7 @@ def _read_bag_layers(p: Path, *, bbox: BBox | None, mask: Any, bouwjaar_range: t
                          min(pand_bbox[2], mb[2] + 200), min(pand_bbox[3], mb[3] + 200))
     if panden_of_units_only and layout != "ogc":
         # units first; then only the panden they refer to are kept, batch by batch
-        v_table, v_geom = _read_units(p, v_cols, v_info, bbox=bbox, mask=mask)
+        v_table, v_geom = read_units(p, VBO_LAYER, v_cols, v_info, bbox=bbox, mask=mask)
         vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map, points=points)
         del v_table
         release_memory()
@@ -1214,8 +727,8 @@ def _read_bag_layers(p: Path, *, bbox: BBox | None, mask: Any, bouwjaar_range: t
     else:
         # both layers at once: GDAL and Arrow work outside the GIL
         with ThreadPoolExecutor(max_workers=2) as pool:
-            f_vbo = pool.submit(_read_units, p, v_cols, v_info, bbox=bbox, mask=mask)
-            f_pand = pool.submit(_read_arrow, p, PAND_LAYER, p_cols, p_info, bbox=pand_bbox,
+            f_vbo = pool.submit(read_units, p, VBO_LAYER, v_cols, v_info, bbox=bbox, mask=mask)
+            f_pand = pool.submit(read_arrow, p, PAND_LAYER, p_cols, p_info, bbox=pand_bbox,
                                  mask=None)
             v_table, v_geom = f_vbo.result()
             p_table, p_geom = f_pand.result()

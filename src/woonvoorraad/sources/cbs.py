@@ -30,9 +30,6 @@ from woonvoorraad.errors import InputError, MissingColumnError
 
 logger = logging.getLogger(__name__)
 
-#: Values at or below this are CBS missing-value codes.
-SENTINEL_MAX = _validate.CBS_MISSING_MAX
-
 #: Identification columns: canonical name -> accepted source names.
 ID_FIELDS: dict[str, tuple[str, ...]] = {
     "buurtcode": ("buurtcode", "BU_CODE", "bu_code", "gwb_code_10"),
@@ -45,41 +42,85 @@ ID_FIELDS: dict[str, tuple[str, ...]] = {
     "jaar": ("jaar", "JAAR"),
 }
 
-#: Statistics: canonical name -> (source name, factor to canonical units) in order of preference.
-CBS_FIELDS: dict[str, tuple[tuple[str, float], ...]] = {
-    "aantal_inwoners": (("aantal_inwoners", 1), ("aantalInwoners", 1), ("AANT_INW", 1),
-                        ("a_inw", 1)),
-    "aandeel_65plus": (("percentage_personen_65_jaar_en_ouder", 0.01),
-                       ("percentagePersonen65JaarEnOuder", 0.01), ("P_65_EO_JR", 0.01),
-                       ("p_65_oo", 0.01)),
-    "aantal_65plus": (("aantal_65plus", 1), ("a_65_oo", 1)),
-    "aantal_huishoudens": (("aantal_huishoudens", 1), ("aantalHuishoudens", 1), ("AANTAL_HH", 1),
-                           ("a_hh", 1)),
-    "gemiddelde_huishoudsgrootte": (("gemiddelde_huishoudsgrootte", 1),
-                                    ("gemiddeldeHuishoudsgrootte", 1), ("GEM_HH_GR", 1),
-                                    ("g_hhgro", 1)),
-    "woningvoorraad": (("woningvoorraad", 1), ("WONINGEN", 1), ("a_woning", 1)),
-    "woz_gemiddeld": (("gemiddelde_woningwaarde", 1000), ("gemiddeldeWoningwaarde", 1000),
-                      ("WOZ", 1000), ("g_woz", 1000), ("g_wozbag", 1000)),
-    "aandeel_eengezins": (("percentage_eengezinswoning", 0.01),
-                          ("percentageEengezinswoning", 0.01), ("P_1GEZW", 0.01),
-                          ("p_1gezw", 0.01)),
-    "aandeel_koop": (("percentage_koopwoningen", 0.01), ("percentageKoopwoningen", 0.01),
-                     ("P_KOOPWON", 0.01), ("p_koopw", 0.01)),
-    "aandeel_huur": (("percentage_huurwoningen", 0.01), ("percentageHuurwoningen", 0.01),
-                     ("P_HUURWON", 0.01), ("p_huurw", 0.01)),
-    "aandeel_corporatie": (("perc_huurwoningen_in_bezit_woningcorporaties", 0.01),
-                           ("percHuurwoningenInBezitWoningcorporaties", 0.01),
-                           ("p_wcorpw", 0.01)),
-    "gasverbruik_gemiddeld": (("gemiddeld_gasverbruik_totaal", 1), ("gemiddeld_aardgasverbruik", 1),
-                              ("gemiddeldGasverbruikTotaal", 1), ("G_GAS_TOT", 1), ("g_gas", 1)),
-    "inkomen_per_inwoner": (("gemiddeld_inkomen_per_inwoner", 1000),
-                            ("gemiddeldInkomenPerInwoner", 1000), ("INK_INW", 1000),
-                            ("g_ink_pi", 1000)),
-    "aandeel_laag_inkomen": (("percentage_huishoudens_met_laag_inkomen", 0.01),
-                             ("percentageHuishoudensMetLaagInkomen", 0.01), ("p_hh_li", 0.01)),
-    "aandeel_sociaal_minimum": (("percentage_huishoudens_onder_of_rond_sociaal_minimum", 0.01),
-                                ("p_hh_osm", 0.01)),
+@dataclass(frozen=True)
+class Statistic:
+    """Where one canonical CBS statistic is published, in every channel.
+
+    Attributes
+    ----------
+    columns
+        ``(column name, factor to canonical units)`` in the wijk- en buurtkaart GeoPackages,
+        the PDOK OGC API and WFS, old vintages and the KWB spreadsheet, in order of preference.
+    odata_stems
+        Key stems of the OData Kerncijfers tables (the yearly suffix ``_5`` stripped), in order
+        of preference; the unit comes from ``DataProperties.Unit``. Empty: not fetched from
+        OData (``aandeel_65plus`` is derived from the counts there).
+    """
+
+    columns: tuple[tuple[str, float], ...]
+    odata_stems: tuple[str, ...] = ()
+
+
+#: Statistics: canonical name -> where each channel publishes it, one table for all readers
+#: and for :mod:`woonvoorraad.sources.odata`.
+CBS_FIELDS: dict[str, Statistic] = {
+    "aantal_inwoners": Statistic(
+        columns=(("aantal_inwoners", 1), ("aantalInwoners", 1), ("AANT_INW", 1), ("a_inw", 1)),
+        odata_stems=("AantalInwoners",)),
+    "aandeel_65plus": Statistic(
+        columns=(("percentage_personen_65_jaar_en_ouder", 0.01),
+                 ("percentagePersonen65JaarEnOuder", 0.01), ("P_65_EO_JR", 0.01),
+                 ("p_65_oo", 0.01))),
+    "aantal_65plus": Statistic(
+        columns=(("aantal_65plus", 1), ("a_65_oo", 1)),
+        odata_stems=("k_65JaarOfOuder",)),
+    "aantal_huishoudens": Statistic(
+        columns=(("aantal_huishoudens", 1), ("aantalHuishoudens", 1), ("AANTAL_HH", 1),
+                 ("a_hh", 1)),
+        odata_stems=("HuishoudensTotaal",)),
+    "gemiddelde_huishoudsgrootte": Statistic(
+        columns=(("gemiddelde_huishoudsgrootte", 1), ("gemiddeldeHuishoudsgrootte", 1),
+                 ("GEM_HH_GR", 1), ("g_hhgro", 1)),
+        odata_stems=("GemiddeldeHuishoudensgrootte",)),
+    "woningvoorraad": Statistic(
+        columns=(("woningvoorraad", 1), ("WONINGEN", 1), ("a_woning", 1)),
+        odata_stems=("Woningvoorraad",)),
+    "woz_gemiddeld": Statistic(
+        columns=(("gemiddelde_woningwaarde", 1000), ("gemiddeldeWoningwaarde", 1000), ("WOZ", 1000),
+                 ("g_woz", 1000), ("g_wozbag", 1000)),
+        odata_stems=("GemiddeldeWOZWaardeVanWoningen", "GemiddeldeWoningwaarde")),
+    "aandeel_eengezins": Statistic(
+        columns=(("percentage_eengezinswoning", 0.01), ("percentageEengezinswoning", 0.01),
+                 ("P_1GEZW", 0.01), ("p_1gezw", 0.01)),
+        odata_stems=("PercentageEengezinswoning",)),
+    "aandeel_koop": Statistic(
+        columns=(("percentage_koopwoningen", 0.01), ("percentageKoopwoningen", 0.01),
+                 ("P_KOOPWON", 0.01), ("p_koopw", 0.01)),
+        odata_stems=("Koopwoningen", "PercentageKoopwoningen")),
+    "aandeel_huur": Statistic(
+        columns=(("percentage_huurwoningen", 0.01), ("percentageHuurwoningen", 0.01),
+                 ("P_HUURWON", 0.01), ("p_huurw", 0.01)),
+        odata_stems=("HuurwoningenTotaal", "PercentageHuurwoningen")),
+    "aandeel_corporatie": Statistic(
+        columns=(("perc_huurwoningen_in_bezit_woningcorporaties", 0.01),
+                 ("percHuurwoningenInBezitWoningcorporaties", 0.01), ("p_wcorpw", 0.01)),
+        odata_stems=("InBezitWoningcorporatie",)),
+    "gasverbruik_gemiddeld": Statistic(
+        columns=(("gemiddeld_gasverbruik_totaal", 1), ("gemiddeld_aardgasverbruik", 1),
+                 ("gemiddeldGasverbruikTotaal", 1), ("G_GAS_TOT", 1), ("g_gas", 1)),
+        odata_stems=("GemiddeldAardgasverbruikTotaal", "GemiddeldAardgasverbruik")),
+    "inkomen_per_inwoner": Statistic(
+        columns=(("gemiddeld_inkomen_per_inwoner", 1000), ("gemiddeldInkomenPerInwoner", 1000),
+                 ("INK_INW", 1000), ("g_ink_pi", 1000)),
+        odata_stems=("GemiddeldInkomenPerInwoner",)),
+    "aandeel_laag_inkomen": Statistic(
+        columns=(("percentage_huishoudens_met_laag_inkomen", 0.01),
+                 ("percentageHuishoudensMetLaagInkomen", 0.01), ("p_hh_li", 0.01)),
+        odata_stems=("HuishoudensMetEenLaagInkomen", "HuishoudensMetLaagInkomen")),
+    "aandeel_sociaal_minimum": Statistic(
+        columns=(("percentage_huishoudens_onder_of_rond_sociaal_minimum", 0.01),
+                 ("p_hh_osm", 0.01)),
+        odata_stems=("HuishOnderOfRondSociaalMinimum", "HuishoudensOnderOfRondSociaalMinimum")),
 }
 
 STATISTICS: tuple[str, ...] = tuple(CBS_FIELDS)
@@ -131,7 +172,7 @@ def mask_sentinels(df: pd.DataFrame, *, columns: Iterable[str] | None = None,
     cols = list(columns) if columns is not None else list(df.select_dtypes("number").columns)
     for col in cols:
         values = pd.to_numeric(df[col], errors="coerce")
-        bad = values <= SENTINEL_MAX
+        bad = values <= _validate.CBS_MISSING_MAX
         if bad.any():
             counts[col] = int(bad.sum())
             df[col] = values.astype(float).mask(bad)
@@ -144,13 +185,13 @@ def _year_from(df: pd.DataFrame, path: Path, *, column: str = "jaar") -> int | N
     """The year of a CBS table: its ``jaar`` column when that holds one year, else the year
     in the file name (None if neither).
 
-    ``jaar`` values at or below :data:`SENTINEL_MAX` are CBS missing-value codes (``-99997``),
-    not years: they count as missing, with a warning.
+    ``jaar`` values at or below :data:`woonvoorraad._validate.CBS_MISSING_MAX` are CBS
+    missing-value codes (``-99997``), not years: they count as missing, with a warning.
     """
     year: int | None = None
     if "jaar" in df.columns:
         values = pd.to_numeric(df["jaar"], errors="coerce")
-        sentinel = values <= SENTINEL_MAX
+        sentinel = values <= _validate.CBS_MISSING_MAX
         values = values.mask(sentinel)
         years = values.dropna().unique()
         if len(years) == 1:
@@ -178,8 +219,8 @@ def _year_in_name(path: Path) -> int | None:
 def _canonical_statistics(raw: pd.DataFrame, result: CBSRead) -> pd.DataFrame:
     """Map source columns onto canonical statistics, in canonical units."""
     out = pd.DataFrame(index=raw.index)
-    for name, candidates in CBS_FIELDS.items():
-        for source, factor in candidates:
+    for name, statistic in CBS_FIELDS.items():
+        for source, factor in statistic.columns:
             if source in raw.columns and factor is not None:
                 values = pd.to_numeric(raw[source], errors="coerce").astype(float)
                 out[name] = values * factor
@@ -247,7 +288,7 @@ def read_buurten(
             f"columns present: {', '.join(sorted(fields))}",
             path=p,
         )
-    stat_sources = {s for cands in CBS_FIELDS.values() for s, _ in cands}
+    stat_sources = {s for stat in CBS_FIELDS.values() for s, _ in stat.columns}
     columns = [c for c in fields if c in stat_sources or c in ids.values()]
     where = None
     if gemeenten and ids["gemeentecode"]:

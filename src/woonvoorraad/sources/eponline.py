@@ -9,7 +9,7 @@ header. Two header styles exist: the current one (``BAGVerblijfsobjectID``, ``En
 several registrations keeps the latest by registration date.
 
 Damaged or unusual files get a specific error or a logged repair (``docs/reliability.md``):
-a ZIP is read through :func:`woonvoorraad._io.open_zip_member` (damaged, encrypted, unsafe
+a ZIP is read through :func:`woonvoorraad._archive.open_zip_member` (damaged, encrypted, unsafe
 or oversized archives are refused); UTF-16 files are read as such; bytes that are not UTF-8
 are replaced and counted; rows with more fields than the header are skipped and counted;
 registration dates that cannot be read or lie before 1995 or in the future are treated as
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from woonvoorraad import _validate
-from woonvoorraad._io import open_zip_member
+from woonvoorraad._archive import open_zip_member
 from woonvoorraad.errors import EmptyInputError, InputError, MissingColumnError
 
 logger = logging.getLogger(__name__)

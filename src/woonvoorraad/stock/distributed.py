@@ -50,7 +50,6 @@ Not supported: the OGC API layout, and units listed in several places with diffe
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
@@ -66,16 +65,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
 
-from woonvoorraad import _validate
+from woonvoorraad import _geoparquet, _validate
+from woonvoorraad._geoparquet import geoparquet_table, read_row_group, write_partitioned
 from woonvoorraad.config import Config, default_config
 from woonvoorraad.errors import InputError
-from woonvoorraad.sources import bag
+from woonvoorraad.sources import _bag_arrow, _bag_ids, bag
+from woonvoorraad.sources.eponline import LABEL_DTYPE
 from woonvoorraad.stock import indicators
 from woonvoorraad.stock.dwellings import (
+    LABEL_BRON_DTYPE,
     DwellingReport,
     PandStage,
     _arrow_strings,
@@ -87,7 +90,8 @@ from woonvoorraad.stock.dwellings import (
     resolve_links,
     unit_flags,
 )
-from woonvoorraad.stock.woningtype import woningtype_from_panden
+from woonvoorraad.stock.kentallen import PERIOD_DTYPE
+from woonvoorraad.stock.woningtype import WONINGTYPE_DTYPE, neighbour_pairs, woningtype_from_panden
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +119,9 @@ class _QuietFilter(logging.Filter):
 _FILTER = _QuietFilter()
 
 
-_TASK_LOGGERS = ("woonvoorraad.sources.bag", "woonvoorraad.stock.dwellings",
+_TASK_LOGGERS = ("woonvoorraad.sources.bag", "woonvoorraad.sources._bag_arrow",
+                 "woonvoorraad.sources._bag_ids", "woonvoorraad.sources._bag_values",
+                 "woonvoorraad.stock.dwellings",
                  "woonvoorraad.stock.woningtype", "woonvoorraad.stock.indicators",
                  "woonvoorraad.stock.kentallen", "woonvoorraad.sources.cbs")
 
@@ -228,7 +234,7 @@ def _read_units(layers: _Layers, tile: Tile | None) -> pd.DataFrame:
             _, table = pyogrio.read_arrow(layers.path, sql=sql)
             geom_col = geom
         else:
-            table, geom_col = bag._read_arrow(layers.path, bag.VBO_LAYER, layers.v_cols,
+            table, geom_col = _bag_arrow.read_arrow(layers.path, bag.VBO_LAYER, layers.v_cols,
                                               layers.v_info, bbox=tile.box, mask=None)
         units = bag._vbo_from_arrow(table, geom_col, layers.path, layers.layout, layers.v_map,
                                     points=False)
@@ -266,7 +272,7 @@ def _read_panden(layers: _Layers, tile: Tile, region: BBox, clip: bool,
                                          return_fids=True)
         geom_col = meta.get("geometry_name") or "wkb_geometry"
         fids = np.asarray(table.column("fid"))
-        geoms = bag._geometries(table.column(geom_col))
+        geoms = _bag_arrow.decode_geometries(table.column(geom_col))
         coords, index = shapely.get_coordinates(geoms, return_index=True)
         first = np.full((len(geoms), 2), np.nan)
         starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]]) if len(index) else \
@@ -284,19 +290,17 @@ def _read_panden(layers: _Layers, tile: Tile, region: BBox, clip: bool,
     years = pd.to_numeric(frame["bouwjaar"], errors="coerce").astype(float)
     lo, hi = bouwjaar_range
     bad = years.notna() & ((years < lo) | (years > hi))
-    ids = bag._normalise_ids_arrow(pa.array(frame["pand_id"].astype("str").array))
+    ids = _bag_ids.normalise_ids_arrow(pa.array(frame["pand_id"].astype("str").array))
     voorkomen = (frame["voorkomenidentificatie"].astype("str").to_numpy(dtype=object)
                  if "voorkomenidentificatie" in frame.columns else None)
-    return {"ids": pc_cast_string(ids), "fid": fids[pos], "area": shapely.area(geoms),
+    return {"ids": _cast_string(ids), "fid": fids[pos], "area": shapely.area(geoms),
             "bouwjaar": years.mask(bad).round().to_numpy(dtype=float),
             "bounds": shapely.bounds(geoms), "voorkomen": voorkomen, "n_bad": int(bad.sum()),
             "bad_examples": sorted({int(v) for v in years[bad]})[:5]}
 
 
-def pc_cast_string(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def _cast_string(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Arrow strings (not large), one chunk."""
-    import pyarrow.compute as pc
-
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     return arr if arr.type == pa.string() else pc.cast(arr, pa.string())
 
@@ -318,15 +322,13 @@ def _woningtype_task(layers: _Layers, box: BBox, *, fids: np.ndarray, bounds: np
     got = np.asarray(table.column("fid"))
     order = np.argsort(got)
     pos = order[np.searchsorted(got[order], fids)]
-    geoms = bag._geometries(table.column(geom_col))[pos]
+    geoms = _bag_arrow.decode_geometries(table.column(geom_col))[pos]
     frame = gpd.GeoDataFrame(geometry=geoms, crs=_validate.RD_NEW)
     types = woningtype_from_panden(frame, n_woningen=n_won, vloeroppervlak=floor,
                                    buffer_m=wt["buffer_m"],
                                    hoog_min_lagen=wt["meergezins_hoog_min_lagen"],
                                    bruto_netto_factor=wt["bruto_netto_factor"])
     # completeness: the target's box, and that of its single neighbour, grown by the reach
-    from woonvoorraad.stock.woningtype import neighbour_pairs
-
     left, right = neighbour_pairs(geoms, buffer_m=wt["buffer_m"])
     n_nb = np.bincount(left, minlength=len(geoms))
     only = np.full(len(geoms), -1, dtype=np.int64)
@@ -354,8 +356,6 @@ def _dwellings_task(units: pd.DataFrame, tile_index: int, *, pand_row: np.ndarra
                     labels: pd.DataFrame | None, cfg: Config, parts_dir: str
                     ) -> dict[str, Any]:
     """Step 5: the tile's dwelling table, written as parts per gemeente; partial counts."""
-    from woonvoorraad.pipeline import geoparquet_table
-
     with _quiet():
         existing, dwelling, _ = unit_flags(units, cfg)
         report = DwellingReport(n_units=len(units), excluded_by_status=dict(excluded),
@@ -499,10 +499,10 @@ def build_dwellings(
     layers = _Layers(p, layout, v_map, v_cols, v_info, p_map, p_cols, p_info)
     lo_hi = (cfg["dwellings"]["bouwjaar_min"], cfg["dwellings"]["bouwjaar_max"])
     # the same areas as the in-memory reader: the bbox, unless it holds the whole layer
-    v_all = bbox is None or bag._covers(bbox, v_info)
+    v_all = bbox is None or _bag_arrow.covers(bbox, v_info)
     unit_region = _layer_bounds(v_info) if v_all else bbox
     pand_box = None if bbox is None else _expand(bbox, 200.0)
-    p_all = pand_box is None or bag._covers(pand_box, p_info)
+    p_all = pand_box is None or _bag_arrow.covers(pand_box, p_info)
     pand_region = _layer_bounds(p_info) if p_all else pand_box
     n_workers = max(1, len(client.scheduler_info()["workers"]))
     n_units = int(v_info.get("features") or 0)
@@ -635,7 +635,7 @@ def _check_unique_units(ids: Sequence[pa.Array], path: Path) -> None:
     if not ids:
         return
     all_ids = pa.chunked_array(ids, type=pa.string()).to_pandas()
-    dup = bag._duplicated(all_ids, keep=False).to_numpy()
+    dup = _bag_ids.find_duplicates(all_ids, keep=False).to_numpy()
     if dup.any():
         examples = ", ".join(sorted(set(all_ids[dup].astype(str)))[:3])
         raise InputError(
@@ -723,72 +723,27 @@ def _merge_reports(reports: Sequence[dict[str, Any]]) -> DwellingReport:
     return total
 
 
-def _empty_dwellings() -> pd.DataFrame:
-    return pd.DataFrame({"buurtcode": pd.Series([], dtype="string"),
-                         "bouwjaar": pd.Series([], dtype="Int16"),
-                         "naoorlogs": pd.Series([], dtype=bool),
-                         "eengezins": pd.Series([], dtype=bool),
-                         "energielabel": pd.Series([], dtype=object),
-                         "label_bron": pd.Series([], dtype=object),
-                         "woningtype": pd.Series([], dtype=object),
-                         "oppervlakte": pd.Series([], dtype=float)})
-
-
 def merge_parts(parts: dict[str, list[str]], target: str | Path) -> dict[str, int]:
     """Concatenate dwelling parts into one GeoParquet file, one row group per gemeente.
 
-    The same layout as :func:`woonvoorraad.pipeline.write_dwellings`; one gemeente's parts are
-    in memory at a time.
+    The same layout as :func:`woonvoorraad._geoparquet.write_partitioned`; one gemeente's
+    parts are in memory at a time.
 
     Returns
     -------
     dict
-        Rows per gemeente.
+        Rows per gemeente (``""`` for dwellings outside every buurt).
     """
     names = sorted(n for n in parts if n != NONE_PART) + ([NONE_PART] if NONE_PART in parts
                                                           else [])
     if not names:
-        from woonvoorraad.pipeline import write_dwellings
-
-        empty = gpd.GeoDataFrame(_empty_dwellings_full(), geometry=[], crs=_validate.RD_NEW)
-        return write_dwellings(empty, target)
-    schema = pq.read_schema(parts[names[0]][0])
-    geo = json.loads(schema.metadata[b"geo"])
-    col = geo["primary_column"]
-    bbox = [math.inf, math.inf, -math.inf, -math.inf]
-    types: set[str] = set()
-    for name in names:
-        for f in parts[name]:
-            meta = json.loads(pq.read_schema(f).metadata[b"geo"])["columns"][col]
-            types.update(meta.get("geometry_types", []))
-            if meta.get("bbox"):
-                b = meta["bbox"]
-                bbox = [min(bbox[0], b[0]), min(bbox[1], b[1]), max(bbox[2], b[2]),
-                        max(bbox[3], b[3])]
-    geo["columns"][col]["geometry_types"] = sorted(types)
-    if math.isfinite(bbox[0]):
-        geo["columns"][col]["bbox"] = bbox
-    metadata = dict(schema.metadata)
-    metadata[b"geo"] = json.dumps(geo).encode()
-    schema = schema.with_metadata(metadata)
-    low = [f.name for f in schema if f.name in ("buurtcode", "wijkcode", "gemeentecode")
-           or pa.types.is_dictionary(f.type)]
-    counts: dict[str, int] = {}
-    with pq.ParquetWriter(target, schema, compression="snappy", use_dictionary=low) as writer:
-        for name in names:
-            table = pa.concat_tables([pq.read_table(f) for f in parts[name]])
-            table = table.replace_schema_metadata(metadata).cast(schema)
-            writer.write_table(table, row_group_size=max(table.num_rows, 1))
-            counts["" if name == NONE_PART else name] = table.num_rows
-    return counts
+        empty = gpd.GeoDataFrame(_empty_dwellings(), geometry=[], crs=_validate.RD_NEW)
+        return write_partitioned(empty, target)
+    return _geoparquet.merge_parts(parts, target, order=names, labels={NONE_PART: ""})
 
 
-def _empty_dwellings_full() -> pd.DataFrame:
-    from woonvoorraad.sources.eponline import LABEL_DTYPE
-    from woonvoorraad.stock.dwellings import LABEL_BRON_DTYPE
-    from woonvoorraad.stock.kentallen import PERIOD_DTYPE
-    from woonvoorraad.stock.woningtype import WONINGTYPE_DTYPE
-
+def _empty_dwellings() -> pd.DataFrame:
+    """A dwelling table without rows, with the columns and dtypes of a real one."""
     s = pd.Series([], dtype="string")
     return pd.DataFrame({
         "vbo_id": s, "pand_id": s, "bouwjaar": pd.Series([], dtype="Int16"),
@@ -805,7 +760,7 @@ def read_parts(parts: dict[str, list[str]], *, geometry: bool = False) -> pd.Dat
     """All dwelling parts as one frame (for the analysis step), without geometry by default."""
     files = [f for name in sorted(parts) for f in parts[name]]
     if not files:
-        return _empty_dwellings_full()
+        return _empty_dwellings()
     if geometry:
         return pd.concat([gpd.read_parquet(f) for f in files], ignore_index=True)
     frames = []
@@ -831,19 +786,6 @@ def dwellings_frame(path: str | Path) -> Any:
 
     path = str(path)
     n = pq.ParquetFile(path).num_row_groups
-    meta = _read_row_group(path, 0).iloc[:0] if n else gpd.read_parquet(path)
-    return dd.from_map(_read_row_group, [path] * max(n, 1), range(max(n, 1)), meta=meta,
+    meta = read_row_group(path, 0).iloc[:0] if n else gpd.read_parquet(path)
+    return dd.from_map(read_row_group, [path] * max(n, 1), range(max(n, 1)), meta=meta,
                        enforce_metadata=False)
-
-
-def _read_row_group(path: str, index: int) -> gpd.GeoDataFrame:
-    """One row group of a GeoParquet file written by woonvoorraad, as a GeoDataFrame."""
-    pf = pq.ParquetFile(path)
-    geo = json.loads(pf.schema_arrow.metadata[b"geo"])
-    col = geo["primary_column"]
-    table = pf.read_row_group(index) if pf.num_row_groups else pf.read()
-    frame = table.drop_columns([col]).to_pandas()
-    geoms = shapely.from_wkb(np.asarray(table.column(col).to_numpy(zero_copy_only=False)))
-    crs = geo["columns"][col].get("crs")
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs, name=col,
-                                                          index=frame.index), crs=crs)

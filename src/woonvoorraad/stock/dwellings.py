@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 import shapely
 
 from woonvoorraad.config import Config, default_config
-from woonvoorraad.sources.bag import _int_ids, release_memory
+from woonvoorraad.sources._bag_ids import parse_int_ids
+from woonvoorraad.sources.bag import release_memory
 from woonvoorraad.sources.eponline import LABEL_DTYPE
 from woonvoorraad.stock import kentallen
 from woonvoorraad.stock.woningtype import (
@@ -147,8 +148,8 @@ def _lookup(keys: pa.Array, table: pa.Array) -> np.ndarray:
     Plain 16-digit ids are matched as int64 with a sorted search; anything else by hashing.
     """
     k_null = keys.is_null().to_numpy(zero_copy_only=False)
-    k_int = _int_ids(pc.fill_null(keys, "0" * 16)) if len(keys) else np.zeros(0, np.int64)
-    t_int = _int_ids(table) if len(table) else np.zeros(0, np.int64)
+    k_int = parse_int_ids(pc.fill_null(keys, "0" * 16)) if len(keys) else np.zeros(0, np.int64)
+    t_int = parse_int_ids(table) if len(table) else np.zeros(0, np.int64)
     if k_int is not None and t_int is not None:
         order = np.argsort(t_int, kind="stable")
         ordered = t_int[order]
@@ -261,7 +262,7 @@ def assign_buurten(points: gpd.GeoSeries, buurten: gpd.GeoDataFrame, *,
 
 def _label_tables(labels_dtype: pd.CategoricalDtype) -> tuple[np.ndarray, np.ndarray]:
     """PBL default label per (woningtype code, period code): label code and 'has a label'."""
-    table = kentallen.pbl_kentallen()
+    table = kentallen.read_pbl_kentallen()
     wt = pd.Categorical(table["woningtype"], dtype=WONINGTYPE_DTYPE).codes
     per = pd.Categorical(table["pbl_periode"], dtype=kentallen.PERIOD_DTYPE).codes
     lab = pd.Categorical(table["default_label"], dtype=labels_dtype).codes
@@ -507,7 +508,7 @@ def dwelling_stage(
     })
     out["bouwjaar"] = pd.array(stage.bouwjaar[d_idx], dtype="Float64").round().astype("Int16")
     report.n_without_bouwjaar = int(out["bouwjaar"].isna().sum())
-    out["bouwperiode"] = kentallen.bouwperiode(out["bouwjaar"])
+    out["bouwperiode"] = kentallen.bouwperiode_from_bouwjaar(out["bouwjaar"])
     per = cfg["periods"]
     bj = out["bouwjaar"].to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):

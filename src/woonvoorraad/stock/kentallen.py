@@ -10,10 +10,13 @@ columns (see its header).
 from __future__ import annotations
 
 import functools
+import logging
 from importlib import resources
 
 import numpy as np
 import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 ATTRIBUTION = "PBL Vesta MAIS kentallen 2024"
 
@@ -45,17 +48,17 @@ def _table() -> pd.DataFrame:
                                                     "bouwjaar_tot": "Int64"})
 
 
-def pbl_kentallen() -> pd.DataFrame:
+def read_pbl_kentallen() -> pd.DataFrame:
     """Return the PBL key-figure table (a copy): one row per woningtype × build period."""
     return _table().copy()
 
 
-def bouwperiode(bouwjaar: pd.Series) -> pd.Series:
+def bouwperiode_from_bouwjaar(bouwjaar: pd.Series) -> pd.Series:
     """Map build years to PBL build periods (ordered categorical; NA stays NA).
 
     Examples
     --------
-    >>> bouwperiode(pd.Series([1900, 1950, 1974, 2024, None], dtype="Int16")).tolist()
+    >>> bouwperiode_from_bouwjaar(pd.Series([1900, 1950, 1974, 2024, None], dtype="Int16")).tolist()
     ['voor 1930', '1946 - 1964', '1965 - 1974', '2015 - 2020', nan]
     """
     years = pd.to_numeric(bouwjaar, errors="coerce").astype(float).to_numpy()
@@ -64,10 +67,3 @@ def bouwperiode(bouwjaar: pd.Series) -> pd.Series:
     codes = np.where(np.isnan(years), -1, codes)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=PERIOD_DTYPE), index=bouwjaar.index)
 
-
-def default_labels(woningtype: pd.Series, periode: pd.Series) -> pd.Series:
-    """PBL default energy label per dwelling type and build period (NA if either is NA)."""
-    table = _table().set_index(["woningtype", "pbl_periode"])["default_label"]
-    keys = pd.MultiIndex.from_arrays([woningtype.astype(object), periode.astype(object)])
-    values = table.reindex(keys).to_numpy()
-    return pd.Series(values, index=woningtype.index, dtype=object)

@@ -11,7 +11,7 @@ Every file here is a small, deliberately broken (or hostile) input for one reade
 ``ep/``
     EP-Online bulk files (CSV and ZIP) for :func:`woonvoorraad.sources.eponline.read_ep_online`.
 ``geojson/``
-    OGC API Features pages as PDOK serves them (with faults) for :mod:`woonvoorraad.sources.fetch`.
+    OGC API Features pages as PDOK serves them (with faults) for :mod:`woonvoorraad.sources.pdok`.
 
 What each reader must do with each file (a specific error, or a logged repair) is stated in
 ``tests/test_bad_inputs.py`` and summarised in ``docs/reliability.md``. The files are

@@ -1,7 +1,8 @@
 """Write the recorded-response fixtures of ``tests/data/http`` (run from the repository root).
 
 The responses have the exact shape of the real services (see ``README.md`` here and the
-docstring of ``woonvoorraad.sources.fetch``); the values are fictional: a small made-up "Emmen"
+docstrings of ``woonvoorraad.sources.pdok``, ``odata`` and ``eponline_api``); the values are
+fictional: a small made-up "Emmen"
 (GM0114, the real code and name) of five buurten, ~40 panden and ~50 verblijfsobjecten.
 
     python tests/data/http/make_fixtures.py

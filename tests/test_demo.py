@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo region (``woonvoorraad.demo.region``).
+"""Tests of the synthetic demo region (``woonvoorraad.demo``).
 
 The files are read back with pyogrio, pandas and zipfile only, independent of the project's
 readers, and checked against the real layouts, against each other, and for realism.
@@ -19,9 +19,8 @@ import pyogrio
 import pytest
 import shapely
 
-from woonvoorraad import settings
-from woonvoorraad.demo import region as datasets
-from woonvoorraad.demo.region import DEMO_SEED, demo_paths, make_demo
+from woonvoorraad import layout, settings
+from woonvoorraad.demo import DEMO_SEED, build_demo, demo_paths, make_demo, region
 
 SCALE = 0.05  # about 2 500 dwellings in two gemeenten
 CBS_YEARS = {2023: "buurten", 2022: "cbs_2022", 2021: "cbs_2021"}
@@ -508,11 +507,23 @@ def test_existing_files_are_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def regenerate(**_: object) -> None:
         raise RegeneratedError
 
-    monkeypatch.setattr(datasets, "_build", regenerate)
+    monkeypatch.setattr(region, "_build", regenerate)
     assert make_demo(tmp_path, scale=SCALE) == paths
     assert {key: path.stat().st_mtime_ns for key, path in paths.items()} == stamps
     with pytest.raises(RegeneratedError):
         make_demo(tmp_path, scale=SCALE, overwrite=True)
+
+
+def test_build_demo_generates_builds_and_reuses(tmp_path: Path) -> None:
+    out = build_demo(tmp_path, scale=SCALE)
+    assert out == layout.processed_dir(tmp_path, layout.DEMO)
+    assert (out / "manifest.json").is_file() and (out / "buurten.parquet").is_file()
+    raw = demo_paths(layout.demo_raw_dir(tmp_path, scale=SCALE))
+    assert raw["readme"].parent == tmp_path / "raw" / f"demo-scale{SCALE:g}"
+    assert all(path.is_file() for path in raw.values())
+    stamp = (out / "manifest.json").stat().st_mtime_ns
+    assert build_demo(tmp_path, scale=SCALE) == out
+    assert (out / "manifest.json").stat().st_mtime_ns == stamp
 
 
 def test_interrupted_geopackage_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
@@ -554,7 +565,7 @@ def test_interrupted_zip_leaves_no_file_and_is_redone(tmp_path: Path, monkeypatc
 
 def test_full_region_counts_and_realism() -> None:
     started = time.perf_counter()
-    demo = datasets._build(seed=DEMO_SEED, scale=1.0)
+    demo = region._build(seed=DEMO_SEED, scale=1.0)
     assert time.perf_counter() - started < 60
     buurten = demo.cbs[2023]["buurten"]
     assert 4 <= buurten["gemeentecode"].nunique() <= 6

@@ -1,0 +1,708 @@
+"""The sections of a gemeente report, called one by one by the report template.
+
+``notebooks/templates/gemeente_rapport.ipynb`` loads the build (:func:`woonvoorraad.report.run.
+load_run`), checks its parameters (:func:`check_report_parameters`) and calls a ``section_*``
+or ``chart_*`` function per part of the report; each returns finished, escaped HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from woonvoorraad import __version__
+from woonvoorraad.classify.scores import SCORES
+from woonvoorraad.errors import InputError
+from woonvoorraad.report.format import (
+    NA,
+    Html,
+    describe_column,
+    esc,
+    fmt_aantal,
+    fmt_bereik,
+    fmt_datum,
+    fmt_euro,
+    fmt_getal,
+    fmt_pct,
+    fmt_score,
+    fmt_waarde,
+    is_missing,
+)
+from woonvoorraad.report.html import (
+    RAPPORT_CSS,
+    html_figure,
+    html_paragraph,
+    html_table,
+    not_available,
+)
+from woonvoorraad.report.run import (
+    Run,
+    as_numeric,
+    candidate_buurten,
+    candidates_of,
+    gemeente_summary,
+)
+
+logger = logging.getLogger(__name__)
+
+_REDENEN_NL = {
+    "not in the CBS input": "ontbreekt in de CBS-gegevens",
+    "needs CBS statistics of at least two years (--cbs)":
+        "vraagt CBS-cijfers van minstens twee jaren",
+    "the CBS statistics given cover fewer than two years":
+        "de CBS-cijfers beslaan minder dan twee jaren",
+}
+
+
+def _lowercase_first(label: str) -> str:
+    """Lower-case the first letter of a label, unless it starts an abbreviation (WOZ)."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _translate_reason(reason: str) -> str:
+    if reason in _REDENEN_NL:
+        return _REDENEN_NL[reason]
+    m = re.fullmatch(r"needs (.+) from CBS", reason)
+    if m:
+        cols = [_lowercase_first(describe_column(c.strip()).label)
+                for c in re.split(r"\band\b|,", m.group(1)) if c.strip()]
+        return "vraagt " + " en ".join(cols) + " van CBS"
+    return reason
+
+
+def _missing_reason(run: Run, col: str) -> str | None:
+    """Dutch reason why ``col`` is unavailable in the build (None when it has values)."""
+    reason = (run.manifest.get("missing_statistics") or {}).get(col)
+    if reason:
+        return _translate_reason(str(reason))
+    if col not in run.buurten.columns:
+        return "niet in deze build"
+    if as_numeric(run.buurten, col).isna().all():
+        return "geen waarden in deze build"
+    return None
+
+
+def _config_value(run: Run, sectie: str, sleutel: str, default: Any = None) -> Any:
+    return (run.config.get(sectie) or {}).get(sleutel, default)
+
+
+def _naoorlogs_period(run: Run) -> tuple[int, int]:
+    return (int(_config_value(run, "periods", "naoorlogs_start", 1945)),
+            int(_config_value(run, "periods", "naoorlogs_end", 1974)))
+
+
+def _no_analysis() -> Html:
+    return not_available("deze build is gemaakt zonder classificatiestap "
+                         "(woonvoorraad build --no-analyse); scores, proeftuinkandidaten, "
+                         "instrumenten, kosten en typologie ontbreken.")
+
+
+def check_report_parameters(run: Run, gemeente_code: str, *, jaar: int | None = None,
+                            max_kandidaten: int = 5) -> str:
+    """Validate the report parameters; return the gemeentecode (a name is resolved too).
+
+    Raises
+    ------
+    InputError
+        The gemeente is not in the build, ``jaar`` is not the CBS year of the data, or
+        ``max_kandidaten`` is not positive.
+    """
+    code = run.resolve_gemeente(str(gemeente_code))
+    if jaar is not None and run.cbs_jaar is not None and int(jaar) != run.cbs_jaar:
+        raise InputError(f"jaar={jaar}, but this build holds CBS figures of {run.cbs_jaar}; "
+                         "build the year you want or leave jaar = None", path=run.path)
+    if int(max_kandidaten) < 1:
+        raise InputError(f"max_kandidaten must be at least 1, got {max_kandidaten}")
+    return code
+
+
+def synthetic_banner(run: Run) -> Html:
+    """Red banner for builds made from synthetic demo data (empty otherwise)."""
+    if not run.synthetic:
+        return Html("")
+    return Html('<div class="wv-banner-synth" role="alert" id="synthetische-demodata">'
+                "<strong>SYNTHETISCHE DEMODATA</strong> — fictieve gemeenten, buurten en "
+                "cijfers, gemaakt om de werkwijze te tonen. Niet gebruiken voor beleid.</div>")
+
+
+def title_block(run: Run, code: str, *, jaar: int | None = None,
+                regio_naam: str | None = None) -> Html:
+    """Title block: gemeente, comparison area, data year, dates, data notice, banner."""
+    naam = run.gemeentenaam(code)
+    n_gem = len(run.gemeenten())
+    regio = regio_naam or ("alle gemeenten in deze build" if n_gem > 1 else "—")
+    cbs = jaar or run.cbs_jaar
+    created = run.created
+    rows = [
+        ("Gemeentecode", esc(code)),
+        ("Vergelijkingsgebied", f"{esc(regio)} ({n_gem} gemeente{'n' if n_gem != 1 else ''})"),
+        ("Gegevens", f"CBS Kerncijfers wijken en buurten {esc(cbs or NA)}, BAG, EP-Online; "
+         f"build van {esc(fmt_datum(created) if created else NA)}"),
+        ("Rapport gemaakt", esc(fmt_datum(dt.datetime.now(dt.UTC)))),
+        ("Versie", f"woonvoorraad {esc(run.manifest.get('version') or __version__)}"),
+    ]
+    meta = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
+    notice = run.data_notice
+    notice_html = (f'<p class="wv-notice">{esc(notice)}</p>' if notice else
+                   '<p class="wv-notice">Bronnen: BAG (Kadaster, CC0), CBS (CC BY 4.0), '
+                   "EP-Online (RVO), PBL Vesta MAIS kentallen 2024. Schattingen zijn "
+                   "indicatief; zie hoofdstuk Bronnen en aannames.</p>")
+    return Html(
+        f"<style>{RAPPORT_CSS}</style><div class=\"wv-rapport\">{synthetic_banner(run)}"
+        '<header class="wv-titel"><div class="wv-reeks">Woningvoorraad · naoorlogse '
+        f"koopwoningen</div><h1>Gemeente {esc(naam)}</h1>"
+        '<p class="wv-sub">Waar hebben goedkope naoorlogse koopwoningen hulp nodig, en waar '
+        "beginnen we?</p>"
+        f'<dl class="wv-meta">{meta}</dl>{notice_html}</header></div>')
+
+
+def section_kerncijfers(run: Run, code: str) -> Html:
+    """Key figures of the gemeente next to those of the whole build."""
+    g = gemeente_summary(run, code)
+    r = gemeente_summary(run, None)
+    start, end = _naoorlogs_period(run)
+    woz_grens = _config_value(run, "doelgroep", "woz_grens")
+    kpis = [
+        (fmt_aantal(g["n_woningen"]), "woningen (BAG)"),
+        (fmt_pct(g["aandeel_naoorlogs"]), f"gebouwd in {start}–{end}"),
+        (fmt_aantal(g["n_doelgroep"]), "doelgroepwoningen (geschat)"),
+        (fmt_pct(g["aandeel_label_efg"]), "met label E, F of G"),
+    ]
+    kpi_html = "".join(f'<div class="wv-kpi"><b>{esc(v)}</b><span>{esc(t)}</span></div>'
+                       for v, t in kpis)
+    rows = [
+        ("Buurten", "aantal", "n_buurten"),
+        ("Woningen (BAG)", "aantal", "n_woningen"),
+        (f"Naoorlogse woningen ({start}–{end})", "aantal", "n_naoorlogs"),
+        ("  aandeel van de woningen", "aandeel", "aandeel_naoorlogs"),
+        ("Doelgroep: goedkope naoorlogse koopwoningen (geschat)", "aantal", "n_doelgroep"),
+        ("  aandeel van de woningen", "aandeel", "aandeel_doelgroep"),
+        ("Woningen met geregistreerd energielabel", "aandeel", "label_dekking"),
+        ("Woningen met label E, F of G (geregistreerd of geschat)", "aandeel",
+         "aandeel_label_efg"),
+        ("Inwoners", "aantal", "aantal_inwoners"),
+        ("Aandeel 65-plussers", "aandeel", "aandeel_65plus"),
+        ("Gemiddelde WOZ-waarde", "euro", "woz_gemiddeld"),
+        ("Aandeel koopwoningen", "aandeel", "aandeel_koop"),
+        ("Inkomen per inwoner", "euro", "inkomen_per_inwoner"),
+        ("Huishoudens met een laag inkomen", "aandeel", "aandeel_laag_inkomen"),
+        ("Proeftuinkandidaten", "aantal", "n_kandidaten"),
+        ("Investering naar label B, minimum", "euro_kort", "kosten_b_min"),
+        ("Investering naar label B, maximum", "euro_kort", "kosten_b_max"),
+    ]
+    frame = pd.DataFrame([{"indicator": label, "gemeente": g.get(key), "regio": r.get(key),
+                           "fmt": fmt} for label, fmt, key in rows])
+    body = "".join(
+        f"<tr><td>{esc(rec['indicator']).replace('  ', '&emsp;')}</td>"
+        f'<td class="wv-num">{esc(fmt_waarde(rec["gemeente"], rec["fmt"]))}</td>'
+        f'<td class="wv-num">{esc(fmt_waarde(rec["regio"], rec["fmt"]))}</td></tr>'
+        for rec in frame.to_dict("records"))
+    naam = esc(g["gemeentenaam"])
+    table = ('<table class="wv-tabel"><thead><tr><th>Indicator</th>'
+             f'<th class="wv-num">{naam}</th><th class="wv-num">Vergelijkingsgebied</th></tr>'
+             f"</thead><tbody>{body}</tbody></table>")
+    tekst = (f"{naam} telt {esc(fmt_aantal(g['n_woningen']))} woningen in "
+             f"{esc(fmt_aantal(g['n_buurten']))} buurten. Daarvan zijn er "
+             f"{esc(fmt_aantal(g['n_naoorlogs']))} ({esc(fmt_pct(g['aandeel_naoorlogs']))}) "
+             f"gebouwd in {start}–{end}")
+    if not is_missing(g["n_doelgroep"]):
+        tekst += (f"; naar schatting {esc(fmt_aantal(g['n_doelgroep']))} daarvan zijn "
+                  "goedkope koopwoningen (de doelgroep"
+                  + (f", WOZ onder {esc(fmt_euro(woz_grens))}" if woz_grens else "") + ").")
+    else:
+        tekst += (". De doelgroep kan niet worden geschat: "
+                  f"{esc(_missing_reason(run, 'n_doelgroep') or 'gegevens ontbreken')}.")
+    voet = ("Vergelijkingsgebied: alle gemeenten in deze build. Aandelen van woningen zijn "
+            "verhoudingen van totalen; WOZ en aandeel koop zijn gewogen naar woningen, "
+            f"leeftijd en inkomen naar inwoners. {NA} = niet beschikbaar.")
+    return Html(f'<div class="wv-sectie"><div class="wv-kpis">{kpi_html}</div>'
+                f"{html_paragraph(tekst)}"
+                f'{table}<p class="wv-voetnoot">{esc(voet)}</p></div>')
+
+
+def section_doelgroep(run: Run, code: str, *, max_rijen: int = 15) -> Html:
+    """Post-war owner-occupied stock and the target group per buurt."""
+    b = run.select_buurten(code).copy()
+    start, end = _naoorlogs_period(run)
+    dg = run.config.get("doelgroep") or {}
+    reden = _missing_reason(run, "n_doelgroep")
+    parts = []
+    methode = ("De doelgroep is per buurt geschat als naoorlogse woningen × aandeel "
+               "koopwoningen × de kans dat de WOZ-waarde onder "
+               f"{fmt_euro(dg.get('woz_grens'))} ligt (WOZ-waarden van de naoorlogse voorraad "
+               f"lognormaal rond {fmt_getal(dg.get('naoorlogs_woz_factor'), 2)} × het "
+               "buurtgemiddelde, variatiecoëfficiënt "
+               f"{fmt_getal(dg.get('woz_variatiecoefficient'), 2)}). Eigendom en WOZ per woning "
+               "zijn geen open data; het is dus een schatting per buurt.")
+    parts.append(html_paragraph(esc(methode)))
+    if reden:
+        parts.append(not_available(f"geschatte doelgroep: {reden}."))
+        sort_col = "n_naoorlogs"
+    else:
+        sort_col = "n_doelgroep"
+    b["_sort"] = as_numeric(b, sort_col)
+    b = b.sort_values(["_sort", "buurtcode"], ascending=[False, True], na_position="last")
+    cols = [("buurtnaam", "Buurt", "tekst"), ("n_woningen", "Woningen", "aantal"),
+            ("n_naoorlogs", "Naoorlogs", "aantal"), ("aandeel_naoorlogs", "% naoorlogs", "aandeel"),
+            ("aandeel_koop", "% koop", "aandeel"), ("woz_gemiddeld", "Gem. WOZ", "euro"),
+            ("n_doelgroep", "Doelgroep", "aantal"), ("aandeel_doelgroep", "% doelgroep",
+                                                     "aandeel")]
+    kb = candidate_buurten(run, code)
+    shown = b.head(max_rijen)
+    wat = "naoorlogse woningen" if reden else "doelgroepwoningen"
+    parts.append(html_table(shown, cols, nadruk=shown["buurtcode"].isin(kb["buurtcode"]),
+                            caption=f"Buurten met de meeste {wat} ({min(max_rijen, len(b))} van "
+                            f"{len(b)})"))
+    voet = (f"Naoorlogs = bouwjaar {start}–{end} (BAG). Gemarkeerd: buurten van een "
+            "proeftuinkandidaat. WOZ en aandeel koop: CBS.")
+    parts.append(f'<p class="wv-voetnoot">{esc(voet)}</p>')
+    return Html(f'<div class="wv-sectie">{"".join(parts)}</div>')
+
+
+def chart_bouwjaar(run: Run, code: str) -> Html:
+    """Build-year distribution of the gemeente against the whole build."""
+    from woonvoorraad.report.charts import plot_bouwjaar, plot_not_available
+
+    naam = run.gemeentenaam(code)
+    eigen = run.dwellings(code, ["bouwjaar"])
+    if eigen is None:
+        fig = plot_not_available("Woningen naar bouwjaar",
+                                 "dwellings.parquet ontbreekt in de build",
+                                 synthetisch=run.synthetic)
+        return html_figure(fig, alt="Bouwjaarverdeling niet beschikbaar")
+    alle = run.dwellings(None, ["bouwjaar"]) if len(run.gemeenten()) > 1 else None
+    fig = plot_bouwjaar(eigen["bouwjaar"],
+                        vergelijking=None if alle is None else alle["bouwjaar"],
+                        naoorlogs=_naoorlogs_period(run), naam=naam,
+                        naam_vergelijking="vergelijkingsgebied",
+                        titel=f"Woningen naar bouwjaar, {naam}", synthetisch=run.synthetic)
+    return html_figure(fig, alt=f"Verdeling van de woningen in {naam} naar bouwjaar")
+
+
+def section_labels(run: Run, code: str, *, max_rijen: int = 10) -> Html:
+    """Energy labels: registered versus estimated, coverage, poor labels per buurt."""
+    g = gemeente_summary(run, code)
+    slecht = "/".join(_config_value(run, "labels", "slecht", ["E", "F", "G"]))
+    n_reg, n = g["n_label_geregistreerd"], g["n_woningen"]
+    tekst = (f"Van de {esc(fmt_aantal(n))} woningen heeft {esc(fmt_aantal(n_reg))} "
+             f"({esc(fmt_pct(g['label_dekking']))}) een geregistreerd energielabel in "
+             "EP-Online. Voor de overige woningen is het label geschat met het "
+             "PBL-standaardlabel voor hun woningtype en bouwperiode (PBL Vesta MAIS kentallen "
+             f"2024). In totaal heeft {esc(fmt_pct(g['aandeel_label_efg']))} van de woningen "
+             f"label {esc(slecht)}, geregistreerd of geschat. Een geschat label is een "
+             "gemiddelde voor het type; de werkelijke staat van een woning kan afwijken.")
+    b = run.select_buurten(code).copy()
+    b["_sort"] = as_numeric(b, "aandeel_label_efg")
+    b = b.sort_values(["_sort", "buurtcode"], ascending=[False, True], na_position="last")
+    cols = [("buurtnaam", "Buurt", "tekst"), ("n_woningen", "Woningen", "aantal"),
+            ("label_dekking", "Labeldekking", "aandeel"),
+            ("n_label_efg", f"Woningen {slecht}", "aantal"),
+            ("aandeel_label_efg", f"% {slecht}", "aandeel"),
+            ("aandeel_label_efg_geregistreerd", f"% {slecht} (alleen geregistreerd)",
+             "aandeel")]
+    t = html_table(b.head(max_rijen), cols,
+                   caption=f"Buurten met het grootste aandeel label {slecht} "
+                   f"({min(max_rijen, len(b))} van {len(b)})")
+    voet = ("Labeldekking = woningen met een geregistreerd label / alle woningen. "
+            f"'% {slecht} (alleen geregistreerd)' is het aandeel onder de geregistreerde labels.")
+    return Html(f'<div class="wv-sectie">{html_paragraph(tekst)}{t}'
+                f'<p class="wv-voetnoot">{esc(voet)}</p></div>')
+
+
+def chart_labels(run: Run, code: str) -> Html:
+    """Label distribution of the gemeente (registered vs estimated)."""
+    from woonvoorraad.report.charts import plot_labels, plot_not_available
+
+    naam = run.gemeentenaam(code)
+    w = run.dwellings(code, ["energielabel", "label_bron"])
+    if w is None:
+        fig = plot_not_available("Energielabels", "dwellings.parquet ontbreekt in de build",
+                                 synthetisch=run.synthetic)
+    else:
+        fig = plot_labels(w, titel=f"Energielabels van de woningen, {naam}",
+                          synthetisch=run.synthetic)
+    return html_figure(fig, alt=f"Energielabels van de woningen in {naam}")
+
+
+def _present_scores(run: Run) -> list[str]:
+    return [s for s in SCORES if s in run.buurten.columns]
+
+
+def section_scores(run: Run, code: str) -> Html:
+    """The five scores per buurt, with lifecycle need and financial room explained."""
+    scores = _present_scores(run)
+    if not scores:
+        return _no_analysis()
+    uitleg = [
+        ("Energiebehoefte", "aandeel woningen met label E/F/G, aandeel naoorlogse woningen en "
+         "gemiddeld gasverbruik."),
+        ("Levensloopbehoefte", "aandeel 65-plussers, eengezinswoningen van vóór 1975 (trappen, "
+         "geen slaapkamer beneden) en kleine huishoudens."),
+        ("Financiële ruimte", "WOZ-waarde ten opzichte van de mediaan in de gemeente, geschat "
+         "huishoudinkomen ten opzichte van de DAEB-inkomensgrens en het "
+         "aandeel lage inkomens (omlaag). Hoog = veel ruimte om zelf te "
+         "investeren."),
+        ("Doelgroepconcentratie", "aantal en aandeel geschatte doelgroepwoningen."),
+        ("Demografische druk", "krimp van huishoudens en inwoners en toename van het aandeel "
+                               "65-plussers."),
+    ]
+    lijst = "".join(f"<li><strong>{esc(a)}</strong>: {esc(b)}</li>" for a, b in uitleg)
+    tekst = ("Elke score loopt van 0 tot 1 op een vaste schaal uit de configuratie (niet "
+             "gerangschikt binnen de regio), zodat een buurt dezelfde score houdt welke andere "
+             "buurten er ook in de analyse zitten. Ontbreekt een gegeven, dan tellen de andere "
+             "onderdelen zwaarder mee; ontbreken ze alle, dan is de score n.b.")
+    b = run.select_buurten(code).copy()
+    sort = "proeftuinscore" if "proeftuinscore" in b.columns else scores[0]
+    b["_sort"] = as_numeric(b, sort)
+    b = b.sort_values(["_sort", "buurtcode"], ascending=[False, True], na_position="last")
+    kb = candidate_buurten(run, code)
+    kort = {"energiebehoefte": "Energie", "levensloopbehoefte": "Levensloop",
+            "financiele_ruimte": "Fin. ruimte", "doelgroepconcentratie": "Doelgroep",
+            "demografische_druk": "Demografie"}
+    cols: list[str | tuple[str, str, str]] = [("buurtnaam", "Buurt", "tekst")]
+    cols += [(s, kort.get(s, describe_column(s).label), "score") for s in scores]
+    if "proeftuinscore" in b.columns:
+        cols.append(("proeftuinscore", "Proeftuinscore", "score"))
+    t = html_table(b, cols, nadruk=b["buurtcode"].isin(kb["buurtcode"]),
+                   caption="Scores per buurt, 0–1 (gesorteerd op proeftuinscore)")
+    return Html(f'<div class="wv-sectie">{html_paragraph(esc(tekst))}<ul>{lijst}</ul>{t}'
+                '<p class="wv-voetnoot">Gemarkeerd: buurten van een proeftuinkandidaat. '
+                "Bron: BAG, CBS, EP-Online; scores woonvoorraad.</p></div>")
+
+
+def chart_woz_inkomen(run: Run, code: str) -> Html:
+    """WOZ value against income per buurt, the gemeente highlighted."""
+    from woonvoorraad.report.charts import plot_woz_inkomen
+
+    naam = run.gemeentenaam(code)
+    eigen = run.select_buurten(code)
+    if as_numeric(eigen, "woz_gemiddeld").isna().all() or (
+            as_numeric(eigen, "inkomen_per_inwoner").isna().all()
+            and as_numeric(eigen, "inkomen_huishouden_geschat").isna().all()):
+        return not_available("grafiek van WOZ-waarde en inkomen: "
+                             + (_missing_reason(run, "woz_gemiddeld")
+                                or _missing_reason(run, "inkomen_per_inwoner")
+                                or "WOZ-waarde of inkomen ontbreekt") + ".")
+    inkomen = ("inkomen_huishouden_geschat"
+               if as_numeric(run.buurten, "inkomen_huishouden_geschat").notna().any()
+               else "inkomen_per_inwoner")
+    fig = plot_woz_inkomen(run.buurten, gemeentecode=code,
+                           kandidaten=candidate_buurten(run, code)["buurtcode"],
+                           inkomen_kolom=inkomen,
+                           woz_grens=_config_value(run, "doelgroep", "woz_grens"),
+                           titel=f"WOZ-waarde en inkomen per buurt, {naam}",
+                           synthetisch=run.synthetic)
+    return html_figure(fig, alt=f"WOZ-waarde tegen inkomen per buurt in {naam}")
+
+
+def section_proeftuinen(run: Run, code: str, *, max_kandidaten: int = 5) -> Html:
+    """Proeftuin candidates with their reasons."""
+    k = candidates_of(run, code)
+    if k is None:
+        return _no_analysis()
+    pt = run.config.get("proeftuin") or {}
+    gew = pt.get("gewichten") or {}
+    gew_tekst = ", ".join(f"{_lowercase_first(describe_column(s).label.replace(' (score)', ''))} "
+                          f"{fmt_getal(v, 2)}" for s, v in gew.items())
+    intro = ("Kandidaten zijn de buurten (of wijken/woonplaatsen, zie configuratie) met de "
+             "hoogste proeftuinscore: een gewogen gemiddelde van de scores "
+             f"(gewichten: {gew_tekst}; een negatief gewicht telt 1 − score, dus minder "
+             "financiële ruimte weegt zwaarder). Een kandidaat heeft minimaal "
+             f"{fmt_aantal(pt.get('min_doelgroep'))} doelgroepwoningen; stabiliteit is het "
+             "aandeel van de variaties in de gewichten (±"
+             f"{fmt_pct(pt.get('stabiliteit_variatie'), 0)}) waarin de kandidaat in de top "
+             "blijft.")
+    if k.empty:
+        nb = not_available("geen kandidaat in deze gemeente: geen buurt met "
+                           "doelgroepwoningen, of de doelgroep is onbekend.")
+        return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}{nb}</div>')
+    cards = []
+    inst = run.read_table("instrumenten")
+    for rec in k.head(max_kandidaten).to_dict("records"):
+        naam = rec.get("eenheid_naam") or rec.get("buurtnaam") or rec.get("eenheid_code")
+        feiten = [
+            ("Doelgroep", fmt_aantal(rec.get("n_doelgroep"))),
+            ("Woningen", fmt_aantal(rec.get("n_woningen"))),
+            ("Proeftuinscore", fmt_score(rec.get("proeftuinscore"))),
+            ("Stabiliteit", fmt_pct(rec.get("stabiliteit_top_n"), 0)),
+        ]
+        feit_html = " · ".join(f"{esc(a)}: <strong>{esc(b)}</strong>" for a, b in feiten)
+        extra = ""
+        if str(rec.get("voorlopig")).lower() in ("true", "1"):
+            extra += ('<p class="wv-voetnoot"><strong>Voorlopige kandidaat.</strong> Het aantal '
+                      "doelgroepwoningen is onbekend: de CBS-gegevens missen het aandeel "
+                      "koopwoningen of de WOZ-waarde. De buurt is gekozen op de andere scores; "
+                      "vul die gegevens aan voordat u een proeftuin kiest.</p>")
+        elif str(rec.get("voldoet_minimum")).lower() in ("false", "0"):
+            extra += ('<p class="wv-voetnoot">Kleiner dan de minimumomvang: de beste buurt '
+                      "van de gemeente, maar met minder doelgroepwoningen dan het minimum.</p>")
+        if inst is not None:
+            codes = {c.strip() for c in str(rec.get("buurtcodes") or "").split(",")}
+            fit = inst[inst["buurtcode"].astype(str).isin(codes)
+                       & (inst["status"].astype(str) == "past")]
+            if len(fit):
+                labels = "".join(f'<span class="wv-label">{esc(n)}</span>'
+                                 for n in sorted(fit["naam"].astype(str).unique()))
+                extra += f"<p>Passende instrumenten: {labels}</p>"
+        cards.append(
+            f'<div class="wv-kandidaat"><h4>{esc(rec.get("rang"))}. {esc(naam)}</h4>'
+            f"<p>{feit_html}</p><p>{esc(rec.get('reden') or '')}</p>{extra}</div>")
+    meer = ""
+    if len(k) > max_kandidaten:
+        meer = (f'<p class="wv-voetnoot">{len(k) - max_kandidaten} kandidaten meer staan in '
+                "proeftuinen.csv van de build.</p>")
+    return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}{"".join(cards)}{meer}</div>')
+
+
+def chart_scoreprofiel(run: Run, code: str, *, max_kandidaten: int = 5) -> Html:
+    """Score profile of the gemeente's candidates."""
+    from woonvoorraad.report.charts import plot_score_profile
+
+    k = candidates_of(run, code)
+    if k is None or k.empty:
+        return Html("")
+    k = k.head(max_kandidaten).copy()
+    k["_naam"] = k.get("eenheid_naam", k.get("buurtnaam"))
+    fig = plot_score_profile(k, naam_kolom="_naam",
+                             titel=f"Scoreprofiel van de proeftuinkandidaten, "
+                                   f"{run.gemeentenaam(code)}",
+                             synthetisch=run.synthetic)
+    return html_figure(fig, alt="Scores van de proeftuinkandidaten")
+
+
+def section_instrumenten(run: Run, code: str) -> Html:
+    """Instruments that fit the buurten, with the rule that chose them."""
+    inst = run.read_table("instrumenten")
+    if inst is None:
+        return _no_analysis()
+    intro = ("Per buurt is nagegaan welke instrumenten passen bij het profiel, met vaste "
+             "regels uit de configuratie (instrumenten.toml). 'Past' betekent: het instrument "
+             "is het overwegen waard in deze buurt; of een huishouden in aanmerking komt, "
+             "beslist de aanbieder. 'Onbekend': een gegeven voor de regel ontbreekt.")
+    sel = inst[inst["gemeentecode"].astype(str) == code]
+    if sel.empty:
+        return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}'
+                    f"{not_available('geen instrument past in een buurt van deze gemeente.')}"
+                    "</div>")
+    kb = set(candidate_buurten(run, code)["buurtcode"])
+    rows = []
+    for (_code, naam), g in sel.groupby(["instrument", "naam"], sort=False):
+        past = g[g["status"].astype(str) == "past"]
+        bron = str(g["bron"].iloc[0]) if "bron" in g.columns and g["bron"].notna().any() else ""
+        rows.append({
+            "naam": f"{esc(naam)}" + (f'<span class="wv-klein">{esc(bron)}</span>' if bron
+                                      else ""),
+            "n_past": len(past),
+            "n_kandidaat": int(past["buurtcode"].astype(str).isin(kb).sum()),
+            "n_onbekend": int((g["status"].astype(str) == "onbekend").sum()),
+            "regel": f'<span class="wv-regel">{esc(g["regel"].iloc[0])}</span>',
+            "_sort": str(naam),
+        })
+    frame = pd.DataFrame(rows).sort_values(["n_past", "_sort"], ascending=[False, True])
+    t = html_table(frame, [("naam", "Instrument (aanbieder)", "html"),
+                      ("n_past", "Past in buurten", "aantal"),
+                      ("n_kandidaat", "waarvan kandidaat", "aantal"),
+                      ("n_onbekend", "Onbekend", "aantal"), ("regel", "Regel", "html")],
+                   caption="Instrumenten en het aantal buurten waar ze passen")
+    return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}{t}</div>')
+
+
+def section_kosten(run: Run, code: str, *, max_rijen: int = 10) -> Html:
+    """Upgrade cost range of the dwellings with a poor label."""
+    kb = run.read_table("kosten_buurt")
+    if kb is None:
+        return _no_analysis()
+    g = gemeente_summary(run, code)
+    tekst = (f"Voor de {esc(fmt_aantal(g.get('n_efg')))} woningen met label E, F of G "
+             "kost verbetering naar label B naar schatting "
+             f"{esc(fmt_bereik(g.get('kosten_b_min'), g.get('kosten_b_max')))}, naar label C "
+             f"{esc(fmt_bereik(g.get('kosten_c_min'), g.get('kosten_c_max')))}.")
+    if not is_missing(g.get("n_efg_naoorlogs")):
+        bereik = fmt_bereik(g.get("kosten_b_min_naoorlogs"), g.get("kosten_b_max_naoorlogs"))
+        tekst += (f" Daarvan zijn {esc(fmt_aantal(g.get('n_efg_naoorlogs')))} woningen "
+                  f"naoorlogs, met een investering naar label B van {esc(bereik)}.")
+    methode = ("Kentallen: PBL Vesta MAIS kentallen 2024 (vast bedrag per woning plus een "
+               "bedrag per m², lage en hoge variant) naar woningtype en bouwperiode; het "
+               "huidige label is geregistreerd of geschat. Het is een bandbreedte voor "
+               "schilverbetering, geen offerte.")
+    sel = kb[kb["gemeentecode"].astype(str) == code].copy()
+    sel["_sort"] = as_numeric(sel, "kosten_b_max")
+    sel = sel.sort_values(["_sort", "buurtcode"], ascending=[False, True], na_position="last")
+    t = html_table(sel.head(max_rijen),
+              ["buurtnaam", ("n_efg", "Woningen E/F/G", "aantal"),
+               ("kosten_b_min", "Naar B, min.", "euro_kort"),
+               ("kosten_b_max", "Naar B, max.", "euro_kort"),
+               ("kosten_b_min_per_woning", "Per woning, min.", "euro"),
+               ("kosten_b_max_per_woning", "Per woning, max.", "euro")],
+                   caption=f"Buurten met de hoogste raming ({min(max_rijen, len(sel))} van "
+                           f"{len(sel)})")
+    return Html(f'<div class="wv-sectie">{html_paragraph(tekst)}'
+                f"{html_paragraph(esc(methode))}{t}</div>")
+
+
+def chart_kosten(run: Run, code: str) -> Html:
+    """Cost range per buurt."""
+    from woonvoorraad.report.charts import plot_costs
+
+    kb = run.read_table("kosten_buurt")
+    if kb is None:
+        return Html("")
+    sel = kb[kb["gemeentecode"].astype(str) == code]
+    fig = plot_costs(sel, titel=f"Investering naar label B per buurt, "
+                                f"{run.gemeentenaam(code)}",
+                     synthetisch=run.synthetic)
+    return html_figure(fig, alt="Bandbreedte van de investering per buurt")
+
+
+def section_typologie(run: Run, code: str) -> Html:
+    """The buurt typology: which types occur in the gemeente."""
+    prof = run.read_table("typologie_profielen")
+    if prof is None or "typologie_cluster" not in run.buurten.columns:
+        return _no_analysis()
+    ty = (run.manifest.get("analysis") or {}).get("typologie") or {}
+    kenmerken = ", ".join(describe_column(k).label for k in ty.get("kenmerken", []))
+    methode = {"kmeans": "k-means", "gmm": "een Gaussisch mengmodel",
+               "ward": "hiërarchische clustering (Ward)"}.get(str(ty.get("methode")),
+                                                              str(ty.get("methode", "k-means")))
+    intro = (f"Alle buurten van de build zijn met {esc(methode)} in "
+             f"{esc(ty.get('k', len(prof)))} buurttypen verdeeld op: {esc(kenmerken)}. "
+             "De namen volgen uit de kenmerken waarin een type het meest afwijkt van het "
+             "gemiddelde. Gemiddelde silhouetwaarde "
+             f"{esc(fmt_score(ty.get('silhouette')))} (−1 tot 1; hoger = scherper "
+             "onderscheiden types).")
+    b = run.select_buurten(code)
+    cl = as_numeric(b, "typologie_cluster")
+    per = pd.DataFrame({"cluster": cl, "n_woningen": as_numeric(b, "n_woningen")}).dropna(
+        subset=["cluster"]).groupby("cluster").agg(n_gem=("n_woningen", "size"),
+                                                   w_gem=("n_woningen", "sum"))
+    p = prof.copy()
+    p["cluster"] = pd.to_numeric(p["cluster"], errors="coerce")
+    p = p.merge(per, left_on="cluster", right_index=True, how="left")
+    p[["n_gem", "w_gem"]] = p[["n_gem", "w_gem"]].fillna(0)
+    t = html_table(p, [("cluster", "Nr.", "getal0"), ("naam", "Buurttype", "tekst"),
+                  ("n_gem", "Buurten in gemeente", "aantal"),
+                  ("w_gem", "Woningen in gemeente", "aantal"),
+                  ("n_buurten", "Buurten in vergelijkingsgebied", "aantal")],
+                   nadruk=p["n_gem"] > 0, caption="Buurttypen")
+    n_uit = int(cl.isna().sum())
+    voet = ("Gemarkeerd: typen die in de gemeente voorkomen."
+            + (f" {n_uit} buurt(en) zonder type (te weinig woningen of gegevens; zie "
+               "uitgesloten.csv)." if n_uit else ""))
+    return Html(f'<div class="wv-sectie">{html_paragraph(intro)}{t}'
+                f'<p class="wv-voetnoot">{esc(voet)}</p></div>')
+
+
+def chart_typologie(run: Run, code: str) -> Html:
+    """Z-score profiles of the buurt types, those in the gemeente marked."""
+    from woonvoorraad.report.charts import plot_typologie
+
+    prof = run.read_table("typologie_profielen")
+    if prof is None:
+        return Html("")
+    present = set(as_numeric(run.select_buurten(code), "typologie_cluster").dropna().astype(int))
+    fig = plot_typologie(prof, markeer=present, synthetisch=run.synthetic)
+    return html_figure(fig, alt="Profielen van de buurttypen")
+
+
+def make_map(run: Run, code: str, *, offline: bool = True) -> Any:
+    """The folium map of gemeente ``code`` (indicators, candidates outlined)."""
+    from woonvoorraad.report.maps import map_from_buurten
+
+    b = run.select_buurten(code)
+    kb = candidate_buurten(run, code).rename(columns={"naam": "eenheid_naam"})
+    sub = "Woningvoorraad per buurt" + (f" · CBS {run.cbs_jaar}" if run.cbs_jaar else "")
+    return map_from_buurten(b, candidates=kb if len(kb) else None,
+                            title=f"Gemeente {run.gemeentenaam(code)}", subtitle=sub,
+                            synthetic=run.synthetic, offline=offline,
+                            tooltip=[c for c in ("typologie_naam",) if c in b.columns])
+
+
+def section_kaart(run: Run, code: str, *, kaart_bestand: str = "", offline: bool = True,
+                  hoogte: int = 640) -> Html:
+    """The interactive map embedded in the report, with a link to the standalone file."""
+    from woonvoorraad.report.maps import map_iframe
+
+    m = make_map(run, code, offline=offline)
+    uitleg = ("Kies rechtsboven de indicator waarmee de buurten gekleurd worden; beweeg over "
+              "een buurt voor de cijfers. Proeftuinkandidaten hebben een dikke rand. De kaart "
+              "werkt zonder internetverbinding.")
+    link = ""
+    if kaart_bestand:
+        safe = esc(Path(kaart_bestand).name)
+        link = (f'<p class="wv-voetnoot">Kaart op volledig scherm: <a href="{safe}">'
+                f"{safe}</a></p>")
+    return Html(f'<div class="wv-sectie">{html_paragraph(esc(uitleg))}'
+                f"{map_iframe(m, height=hoogte, title='Kaart ' + run.gemeentenaam(code))}"
+                f"{link}</div>")
+
+
+def section_bronnen(run: Run) -> Html:
+    """Data sources, licences, assumptions, missing statistics and the date stamp."""
+    m = run.manifest
+    bronnen = m.get("attribution") or []
+    inputs = m.get("inputs") or []
+    rol = {"bag": "BAG", "buurten": "CBS wijk- en buurtkaart", "cbs": "CBS kerncijfers",
+           "labels": "EP-Online", "prognose": "Prognose"}
+    inp_rows = pd.DataFrame([{
+        "rol": rol.get(str(e.get("role")), str(e.get("role"))),
+        "bestand": Path(str(e.get("path", ""))).name,
+        "jaar": str(e.get("year")) if e.get("year") else "–",
+        "sha": str(e.get("sha256", ""))[:12],
+    } for e in inputs])
+    start, end = _naoorlogs_period(run)
+    dg = run.config.get("doelgroep") or {}
+    pt = run.config.get("proeftuin") or {}
+    aannames = [
+        f"Naoorlogs: bouwjaar {start}–{end} (oudste bouwjaar van de panden van een woning, "
+        "CBS-regel).",
+        "Woning: verblijfsobject met woonfunctie en status in gebruik, buiten gebruik of "
+        "verbouwing (CBS-definitie).",
+        "Woningtype: PBL Vesta-regel van aangrenzende panden.",
+        f"Doelgroep: WOZ-grens {fmt_euro(dg.get('woz_grens'))}, variatiecoëfficiënt "
+        f"{fmt_getal(dg.get('woz_variatiecoefficient'), 2)}, naoorlogse woningen "
+        f"{fmt_getal(dg.get('naoorlogs_woz_factor'), 2)} × buurtgemiddelde WOZ; er is geen "
+        "landelijke definitie van een goedkope koopwoning.",
+        "Energielabel: laatst geregistreerde label (EP-Online), anders het PBL-standaardlabel "
+        "voor woningtype en bouwperiode.",
+        f"Proeftuinen: niveau {pt.get('niveau', 'buurt')}, minimaal "
+        f"{fmt_aantal(pt.get('min_doelgroep'))} doelgroepwoningen, {pt.get('top_n', 3)} "
+        "kandidaten per gemeente." if pt else "Proeftuinen: niet berekend.",
+        "Ontbrekende cijfers blijven ontbrekend (n.b.); ze worden nooit als 0 geteld.",
+    ]
+    missing = m.get("missing_statistics") or {}
+    miss_html = ("".join(f"<li>{esc(describe_column(c).label)}: "
+                         f"{esc(_translate_reason(str(r)))}</li>" for c, r in missing.items())
+                 or "<li>Geen: alle indicatoren hebben waarden.</li>")
+    notities = ((m.get("analysis") or {}).get("notities") or [])
+    not_html = "".join(f"<li>{esc(n)}</li>" for n in notities)
+    created = run.created
+    stempel = (f"Build gemaakt op {fmt_datum(created)} om {created:%H:%M} UTC"
+               if created else "Builddatum onbekend")
+    stempel += (f"; rapport gemaakt op {fmt_datum(dt.datetime.now(dt.UTC))} met woonvoorraad "
+                f"{__version__}.")
+    digest = (m.get("analysis") or {}).get("config_digest")
+    if digest:
+        stempel += f" Configuratie-digest {digest}."
+    parts = [
+        "<h3>Bronnen en licenties</h3><ul>"
+        + "".join(f"<li>{esc(b)}</li>" for b in bronnen) + "</ul>",
+        "<h3>Invoerbestanden</h3>",
+        html_table(inp_rows, [("rol", "Bron", "tekst"), ("bestand", "Bestand", "tekst"),
+                         ("jaar", "Jaar", "tekst"), ("sha", "SHA-256 (begin)", "tekst")],
+                   leeg="Geen invoer vastgelegd in manifest.json."),
+        "<h3>Aannames</h3><ul>" + "".join(f"<li>{esc(a)}</li>" for a in aannames) + "</ul>",
+        f"<h3>Niet beschikbare indicatoren</h3><ul>{miss_html}</ul>",
+    ]
+    if not_html:
+        parts.append(f"<h3>Opmerkingen bij de analyse</h3><ul>{not_html}</ul>")
+    if run.synthetic:
+        parts.append(f'<p class="wv-nb">{esc(run.data_notice or "")}</p>')
+    parts.append(f'<p class="wv-bron" id="datumstempel">{esc(stempel)}</p>')
+    return Html(f'<div class="wv-sectie">{"".join(parts)}</div>')
