@@ -25,7 +25,7 @@ import pytest
 
 from _testserver import ReplayServer, fast_io, no_internet, replay_settings
 from test_crash_safety import ENV, check_folder, debris, visible
-from woonvoorraad import _io, settings
+from woonvoorraad import _io, layout
 from woonvoorraad._io import FolderLock, OutputTransaction, check_not_locked
 from woonvoorraad.cli import main
 from woonvoorraad.errors import OutputLockedError
@@ -221,7 +221,7 @@ def test_concurrent_requests_leave_one_verified_cache_entry(srv: ReplayServer) -
     assert all(d == docs[0] for d in docs)
     report = _cache.verify_cache()
     assert len(report["ok"]) == 1 and not report["corrupt"] and not report["orphans"]
-    index = (Path(settings.resolved_cache_dir()) / _cache.INDEX_NAME).read_text()
+    index = (layout.cache_dir() / _cache.INDEX_NAME).read_text()
     lines = [json.loads(line) for line in index.splitlines()]
     assert lines and all(rec["sha256"] == lines[0]["sha256"] for rec in lines)
 

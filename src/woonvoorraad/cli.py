@@ -275,7 +275,7 @@ def _parse_param(text: str) -> tuple[str, Any]:
 def _cmd_report(args: argparse.Namespace) -> int:
     from woonvoorraad.report.render import render_reports
 
-    data = args.data or Path(settings.data_dir) / "processed" / "demo"
+    data = args.data or layout.processed_dir(None, layout.DEMO)
     if args.all and (args.gemeente or args.region):
         raise SystemExit("woonvoorraad report: --all cannot be combined with --gemeente or "
                          "--region")

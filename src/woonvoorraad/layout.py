@@ -40,6 +40,10 @@ REPORTS: str = "reports"
 """Folder of the rendered reports (relative to the working folder)."""
 DEMO: str = "demo"
 """Name of the synthetic demo region: its raw, processed and reports subfolder."""
+CACHE: str = "cache"
+"""Subfolder of ``raw`` with the HTTP cache (unless ``settings.cache_dir`` is set)."""
+MANIFESTS: str = "manifests"
+"""Subfolder of ``raw`` with the fetch manifests, one folder per gemeentecode."""
 
 
 def data_root(data_dir: str | Path | None = None) -> Path:
@@ -138,3 +142,21 @@ def demo_raw_dir(data_dir: str | Path | None = None, *, scale: float = 1.0) -> P
     """
     name = DEMO if scale == 1.0 else f"{DEMO}-scale{scale:g}"
     return raw_dir(data_dir, name)
+
+
+def cache_dir() -> Path:
+    """Return the HTTP cache folder: ``settings.cache_dir`` or ``<data_dir>/raw/cache``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created).
+
+    Examples
+    --------
+    >>> cache_dir().name
+    'cache'
+    """
+    if settings.cache_dir is not None:
+        return Path(settings.cache_dir)
+    return raw_dir(None, CACHE)

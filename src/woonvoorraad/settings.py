@@ -78,8 +78,3 @@ allowed_redirect_hosts: tuple[str, ...] = ()
 ep_online_api_key_env: str = "EP_ONLINE_API_KEY"
 user_agent: str = "woonvoorraad (+https://github.com/woonvoorraad/woonvoorraad)"
 show_progress: bool = _env_bool("WOONVOORRAAD_PROGRESS", True)
-
-
-def resolved_cache_dir() -> Path:
-    """Return the HTTP cache folder: ``cache_dir`` or ``<data_dir>/raw/cache``."""
-    return Path(cache_dir) if cache_dir is not None else Path(data_dir) / "raw" / "cache"

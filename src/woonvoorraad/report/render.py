@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from woonvoorraad import __version__
+from woonvoorraad import __version__, layout
 from woonvoorraad._io import FolderLock, remove_temp_files, write_json_atomic, write_text_atomic
 from woonvoorraad.errors import InputError
 from woonvoorraad.report._processes import kill_group, wait_for_exit, worker_env
@@ -507,8 +507,8 @@ def render_reports(
     check_template_parameters(tpl, {"gemeente_code": "", "data_dir": "", "kaart_bestand": "",
                                     "offline": offline, **extra})
     kernel = ensure_kernel(kernel_name or KERNEL_NAME)
-    folder = Path(out_dir) if out_dir is not None else Path("reports") / safe_filename(
-        region or run.naam)
+    folder = Path(out_dir) if out_dir is not None else layout.reports_dir(safe_filename(
+        region or run.naam))
     # two report runs into one folder would overwrite each other's notebooks, logs and
     # run.json: the second one stops at once with a clear message. The lock is taken on the
     # folder as given, before any work: it makes the folder, and a file or a dangling or

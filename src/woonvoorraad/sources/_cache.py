@@ -1,6 +1,6 @@
 """The on-disk response cache: keys, verified entries, provenance sidecars and the index.
 
-A response is stored under ``settings.resolved_cache_dir()`` as ``<source>/<kk>/<key>.<ext>``,
+A response is stored under ``layout.cache_dir()`` as ``<source>/<kk>/<key>.<ext>``,
 where ``key`` is the SHA-256 of the method, the URL and the sorted query parameters (see
 :func:`make_cache_key`), next to a provenance sidecar ``<key>.provenance.json`` (URL and parameters
 with secrets removed, time, size, SHA-256, licence). Every stored entry is also appended to
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from woonvoorraad import __version__, settings
+from woonvoorraad import __version__, layout
 from woonvoorraad._io import atomic_path, sha256_file, write_json_atomic
 from woonvoorraad.sources._redact import collect_secret_headers, is_secret_param, list_param_items
 
@@ -94,7 +94,7 @@ class CacheEntry:
 
 
 def _cache_dir() -> Path:
-    return Path(settings.resolved_cache_dir())
+    return layout.cache_dir()
 
 
 def _slug(source: str) -> str:

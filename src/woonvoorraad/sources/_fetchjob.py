@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from woonvoorraad import layout
 from woonvoorraad._io import sha256_file
 from woonvoorraad.sources.gemeenten import Gemeente
 
@@ -78,7 +79,7 @@ class FetchJob:
     @property
     def raw(self) -> Path:
         """The ``raw/`` folder under the data folder."""
-        return self.root / "raw"
+        return layout.raw_dir(self.root)
 
     def path(self, *parts: str) -> Path:
         """A path under ``raw/``."""

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
-from woonvoorraad import settings
+from woonvoorraad import layout, settings
 from woonvoorraad._io import FolderLock
 from woonvoorraad._log import progress
 from woonvoorraad.errors import DownloadError, HTTPStatusError, OfflineError
@@ -349,7 +349,7 @@ def get_json(
             logger.debug("cache entry expired [%s] %s", source, shown)
     if settings.offline:
         raise OfflineError(
-            f"offline mode: {shown} is not in the cache ({settings.resolved_cache_dir()}); "
+            f"offline mode: {shown} is not in the cache ({layout.cache_dir()}); "
             f"run the same command without --offline (or with woonvoorraad.settings.offline = "
             f"False) to download it"
         )
@@ -509,7 +509,7 @@ def download(
     shown = redact_url(url)
     if settings.offline:
         raise OfflineError(f"offline mode: {cache_id} ({shown}) is not in the cache "
-                           f"({settings.resolved_cache_dir()}); run without --offline to "
+                           f"({layout.cache_dir()}); run without --offline to "
                            f"download it")
     folder = _cache.locate_entry(source, key)
     folder.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from woonvoorraad import __version__, settings
+from woonvoorraad import __version__, layout, settings
 from woonvoorraad._io import sha256_file, write_json_atomic
 from woonvoorraad.errors import ConfigError, GemeenteNotFoundError, InputError
 from woonvoorraad.sources import _cache, _redact
@@ -115,7 +115,7 @@ def _settings(**values: Any) -> Iterator[None]:
 
 
 def _manifest_path(root: Path, code: str) -> Path:
-    return root / "raw" / "manifests" / code / "fetch-manifest.json"
+    return layout.raw_dir(root, layout.MANIFESTS) / code / "fetch-manifest.json"
 
 
 def _manifest_is_current(path: Path, root: Path, parameters: Mapping[str, Any]) -> bool:
@@ -286,7 +286,7 @@ def fetch(
 
 def _fetched_gemeenten(root: Path) -> list[Gemeente]:
     out = []
-    for path in sorted((root / "raw" / "manifests").glob("*/fetch-manifest.json")):
+    for path in sorted(layout.raw_dir(root, layout.MANIFESTS).glob("*/fetch-manifest.json")):
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             g = json.loads(path.read_text("utf-8"))["gemeente"]
             out.append(Gemeente(str(g["code"]), str(g["naam"])))
@@ -320,8 +320,8 @@ def find_fetched_inputs(gemeentecode: str, *, data_dir: str | Path | None = None
     code = normalise_code(gemeentecode)
     if code is None:
         raise InputError(f"{gemeentecode!r} is not a gemeentecode (GM + 4 digits)")
-    root = Path(data_dir) if data_dir is not None else Path(settings.data_dir)
-    raw = root / "raw"
+    root = layout.data_root(data_dir)
+    raw = layout.raw_dir(root)
     bag = raw / "bag" / code / "bag.gpkg"
     cbs_dir = raw / "cbs" / code
     if year is not None:
