@@ -22,9 +22,12 @@ free port and serves the files of a fixture folder (``tests/data/http``) describ
 Faults are injected per path prefix with :meth:`ReplayServer.inject`: ``status`` (e.g. a
 503, or a 429 with ``Retry-After``), ``truncate`` (a lying ``Content-Length``, half the body,
 then the connection is closed), ``invalid-json`` (half the body with a matching length),
-``sleep`` (answer only after ``seconds``), ``drop`` (close without answering) and ``endless``
-(an OGC ``next`` link that never ends). Every request is counted in :attr:`ReplayServer.hits`
-and logged in :attr:`ReplayServer.log` (without header values).
+``sleep`` (answer only after ``seconds``), ``drop`` (close without answering), ``endless``
+(an OGC ``next`` link that never ends) and ``loop`` (the ``next`` link of every page after the
+first points back at the page itself). :attr:`ReplayServer.odata_page_size` pages the
+``value`` lists of the OData catalogue (``/ODataApi/``: ``DataProperties``, dimensions) with
+``$skip`` and ``odata.nextLink``, as CBS does for long answers. Every request is counted in
+:attr:`ReplayServer.hits` and logged in :attr:`ReplayServer.log` (without header values).
 """
 
 from __future__ import annotations
@@ -111,6 +114,8 @@ class ReplayServer:
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._collections: dict[str, _Collection] = {}
+        #: Page size of the OData catalogue answers (None: one page, as recorded).
+        self.odata_page_size: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -168,6 +173,7 @@ class ReplayServer:
             self.faults.clear()
             self.disabled.clear()
             self.hits.clear()
+            self.odata_page_size = None
             self.log.clear()
 
     def add_route(self, route: dict[str, Any]) -> None:
@@ -188,14 +194,15 @@ class ReplayServer:
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if path.startswith(fault.prefix) and fault.active() and fault.kind != "endless":
+                if (path.startswith(fault.prefix) and fault.active()
+                        and fault.kind not in ("endless", "loop")):
                     fault.used += 1
                     return fault
         return None
 
-    def _endless(self, path: str) -> bool:
+    def _endless(self, path: str, kind: str = "endless") -> bool:
         with self._lock:
-            return any(f.kind == "endless" and path.startswith(f.prefix) and f.active()
+            return any(f.kind == kind and path.startswith(f.prefix) and f.active()
                        for f in self.faults)
 
     # -- content ---------------------------------------------------------------------------
@@ -291,11 +298,14 @@ class ReplayServer:
              "href": f"{url}?{urlencode(sorted({**query, 'f': 'html'}.items()))}"},
         ]
         next_state = None
-        if self._endless(f"{prefix}/items"):
+        if "cursor" in query and self._endless(f"{prefix}/items", "loop"):
+            links.append({"rel": "next", "title": "Next page", "type": "application/geo+json",
+                          "href": f"{url}?{urlencode(sorted(query.items()))}"})
+        elif self._endless(f"{prefix}/items"):
             next_state = {"o": offset, "e": endless + 1}
         elif offset + limit < len(selected):
             next_state = {"o": offset + limit}
-        if next_state is not None:
+        if next_state is not None and not any(link["rel"] == "next" for link in links):
             cursor = base64.urlsafe_b64encode(json.dumps(next_state).encode()).decode()
             next_query = urlencode(sorted({**base_query, "cursor": cursor}.items()))
             links.append({"rel": "next", "title": "Next page", "type": "application/geo+json",
@@ -333,6 +343,8 @@ class ReplayServer:
         out_headers = {"Content-Type": content_type,
                        **{k: self._template(v) for k, v in (route.get("headers") or {}).items()}}
         status = int(route.get("status", 200))
+        if self.odata_page_size and path.startswith("/ODataApi/") and status == 200:
+            body = self._odata_page(path, query, body)
         if route.get("range"):
             out_headers["Accept-Ranges"] = "bytes"
             rng = headers.get("range", "")
@@ -343,6 +355,20 @@ class ReplayServer:
                 out_headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
                 return 206, out_headers, body[start:]
         return status, out_headers, body
+
+    def _odata_page(self, path: str, query: dict[str, str], body: bytes) -> bytes:
+        """One page of an OData v3 ``value`` list (``$skip``, ``odata.nextLink``)."""
+        doc = json.loads(body)
+        if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
+            return body
+        size = int(self.odata_page_size or 0)
+        skip = int(query.get("$skip", "0") or 0)
+        values = doc["value"]
+        doc["value"] = values[skip:skip + size]
+        if skip + size < len(values):
+            nxt = urlencode(sorted({**query, "$skip": str(skip + size)}.items()))
+            doc["odata.nextLink"] = f"{self.base_url}{path}?{nxt}"
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
 
 
 def _check_crs(crs: str | None) -> str | None:

@@ -248,7 +248,9 @@ def _cmd_fetch(args: argparse.Namespace, *, out: Any = None) -> int:
         return 1
     for g in result:
         state = ("already up to date" if g.skipped
-                 else f"{g.requests} requests, {g.downloads} downloaded")
+                 else f"{g.requests} requests: {g.downloads} sent ({g.downloads - g.errors} "
+                      f"downloaded, {g.errors} answered with an error), "
+                      f"{g.requests - g.downloads} from the cache")
         print(f"{g.gemeente}: {state}", file=out)
         for name, value in g.inputs.items():
             if name == "gemeentecode":
@@ -257,6 +259,9 @@ def _cmd_fetch(args: argparse.Namespace, *, out: Any = None) -> int:
             print(f"  {name:9s} {shown if shown else '-'}", file=out)
         for w in g.warnings:
             print(f"  warning: {w}", file=out)
+        if g.incomplete:
+            print(f"  incomplete: {', '.join(i['id'] for i in g.incomplete)} (the next fetch "
+                  f"asks again for these; --refresh downloads everything again)", file=out)
     return 0
 
 

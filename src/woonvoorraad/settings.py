@@ -20,6 +20,10 @@ backoff_factor : float
     First retry waits this many seconds, doubling each time. [default 1.0]
 max_pages : int
     Safety limit for paged downloads (a service whose ``next`` link never ends). [default 10000]
+negative_cache_max_age : float
+    Seconds a cached negative answer (HTTP 404 or 410, with its provenance) is trusted before
+    the request is sent again; offline mode uses it whatever its age.
+    [``WOONVOORRAAD_NEGATIVE_CACHE_MAX_AGE``, default 604800: one week]
 pdok_bag_url, pdok_cbs_url_template, cbs_odata_url, cbs_odata_feed_url, ep_online_url : str
     Base URLs of the services; point them at a mirror or a test server.
     [``WOONVOORRAAD_PDOK_BAG_URL``, ``WOONVOORRAAD_PDOK_CBS_URL``, ``WOONVOORRAAD_CBS_ODATA_URL``,
@@ -58,6 +62,8 @@ requests_timeout: float = float(os.environ.get("WOONVOORRAAD_TIMEOUT", "60"))
 max_retries: int = int(os.environ.get("WOONVOORRAAD_MAX_RETRIES", "4"))
 backoff_factor: float = 1.0
 max_pages: int = 10_000
+negative_cache_max_age: float = float(os.environ.get("WOONVOORRAAD_NEGATIVE_CACHE_MAX_AGE",
+                                                     "604800"))
 
 pdok_bag_url: str = os.environ.get(
     "WOONVOORRAAD_PDOK_BAG_URL", "https://api.pdok.nl/kadaster/bag/ogc/v2"

@@ -82,5 +82,6 @@ def index_html(run: Run, statuses: Sequence[ReportStatus], *, region: str | None
             "foutmeldingen per gemeente staan in run.json. Bronnen: BAG (Kadaster), CBS "
             "(CC BY 4.0), EP-Online (RVO), PBL Vesta MAIS kentallen 2024. "
             f"{NA} = niet beschikbaar.</p>")
+    # the build folder's name only: a shared index must not carry the analyst's local path
     return page(titel, body, voet=f"woonvoorraad {esc(__version__)} · build "
-                f"{esc(str(run.path))}")
+                f"{esc(run.path.name)}")

@@ -189,9 +189,33 @@ def store(source: str, key: str, *, body: bytes | Path, suffix: str,
         "version": __version__,
     }
     sidecar = folder / f"{key}{_SIDECAR_SUFFIX}"
+    previous = _read_body_name(sidecar)
     write_json_atomic(sidecar, record)
+    if previous and previous != body_path.name:  # e.g. a cached 404 replaced by an answer
+        with contextlib.suppress(OSError):
+            (folder / previous).unlink()
     _append_index({**record, "cache_file": str(body_path.relative_to(_cache_dir()))})
     return CacheEntry(key=key, body=body_path, sidecar=sidecar, meta=record)
+
+
+def _read_body_name(sidecar: Path) -> str | None:
+    try:
+        return str(json.loads(sidecar.read_text("utf-8"))["file"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def discard(source: str, key: str) -> None:
+    """Remove cache entry ``key`` of ``source`` (body and sidecar), if there is one.
+
+    For an answer that turned out to be unusable after it was stored, such as the page of a
+    paging loop: the next request downloads it again.
+    """
+    sidecar = _sidecar_path(source, key)
+    name = _read_body_name(sidecar)
+    _remove_entry(sidecar, sidecar.parent / name if name else None)
+    if name:
+        logger.info("cache: discarded %s/%s", _slug(source), name)
 
 
 def verify_cache() -> dict[str, list[str]]:
@@ -247,7 +271,10 @@ def collect() -> Iterator[list[dict[str, Any]]]:
     ------
     list of dict
         Filled as requests are made: ``source``, ``url`` and ``params`` (secrets removed),
-        ``fetched_at``, ``size``, ``sha256``, ``licence``, ``from_cache`` and ``cache_file``.
+        ``fetched_at``, ``size``, ``sha256``, ``licence``, ``from_cache`` and ``cache_file``;
+        a request answered with an error (a 404, a retried 503, a truncated body, no answer)
+        also has ``status`` and ``error``, and has no ``cache_file`` unless it is a cached 404
+        or 410.
     """
     records: list[dict[str, Any]] = []
     token = _collectors.set((*_collectors.get(), records))
@@ -265,6 +292,9 @@ def record_request(entry: CacheEntry | None, meta: dict[str, Any], *, from_cache
     source = entry.meta if entry is not None else meta
     record = {k: source.get(k) for k in ("source", "method", "url", "params", "cache_id",
                                           "fetched_at", "size", "sha256", "licence")}
+    for k in ("status", "error"):  # an error answer says so (a 200 needs no mention)
+        if source.get(k) is not None and (k == "error" or source.get(k) != 200):
+            record[k] = source[k]
     record["from_cache"] = from_cache
     if entry is not None:
         record["cache_file"] = str(entry.body.relative_to(_cache_dir()))

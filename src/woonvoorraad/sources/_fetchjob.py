@@ -1,15 +1,18 @@
 """What every download step of one gemeente shares: the job, the licences, the source names.
 
-:class:`FetchJob` carries the gemeente, the CBS vintage, the data folder, ``--refresh`` and
-the warnings gathered on the way; :mod:`~woonvoorraad.sources.pdok`,
-:mod:`~woonvoorraad.sources.odata` and :mod:`~woonvoorraad.sources.eponline_api` take one,
-and :mod:`~woonvoorraad.sources.fetch` makes one per gemeente and writes its manifest.
+:class:`FetchJob` carries the gemeente, the CBS vintage, the data folder, ``--refresh``, the
+warnings gathered on the way and the parts that came out incomplete (a Kerncijfers year or a
+forecast table that answered 404, labels refused): the manifest lists those, and the next
+plain fetch asks again for exactly those parts (:attr:`FetchJob.retry`);
+:mod:`~woonvoorraad.sources.pdok`, :mod:`~woonvoorraad.sources.odata` and
+:mod:`~woonvoorraad.sources.eponline_api` take one, and :mod:`~woonvoorraad.sources.fetch` makes
+one per gemeente and writes its manifest.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +73,28 @@ class FetchJob:
     root: Path
     refresh: bool
     warnings: list[str] = field(default_factory=list)
+    #: Parts the previous fetch left incomplete (``"kerncijfers:2020"``, ``"labels"``, …).
+    retry: frozenset[str] = frozenset()
+    #: Ask again instead of using cached negative answers (set per part by :meth:`for_part`).
+    retry_errors: bool = False
+    incomplete: list[dict[str, Any]] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
         """Log ``message`` as a warning about this gemeente and keep it for the manifest."""
         logger.warning("%s: %s", self.gemeente, message)
         self.warnings.append(message)
+
+    def for_part(self, part: str) -> FetchJob:
+        """This job for one part: negative answers are asked again when it was incomplete.
+
+        The copy shares the warnings and the incomplete list with this job.
+        """
+        return replace(self, retry_errors=part in self.retry)
+
+    def mark_incomplete(self, part: str, reason: str, **detail: Any) -> None:
+        """Record that ``part`` is missing or degraded, for the manifest and the next fetch."""
+        self.incomplete.append({"id": part, "part": part.split(":", 1)[0], **detail,
+                                "reason": reason})
 
     @property
     def raw(self) -> Path:

@@ -10,8 +10,14 @@ rules below hold for all of them:
   (seconds or an HTTP date, parsed by urllib3's ``Retry``), capped at :data:`retry_after_cap`.
 * **Cache.** Responses are cached with provenance sidecars by
   :mod:`woonvoorraad.sources._cache` (keys, verification, the provenance index). A body that
-  is truncated (``Content-Length`` mismatch) or is not valid JSON where JSON was asked for is
-  never cached.
+  is truncated (``Content-Length`` mismatch), is not valid JSON where JSON was asked for, or
+  fails the caller's validation is never cached. Negative answers (``404``, ``410``) are cached
+  with their provenance for ``settings.negative_cache_max_age`` seconds (offline: whatever
+  their age), so an offline or cache-only refetch meets the same answer without a request;
+  ``retry_errors=True`` asks again for exactly those.
+* **Counting.** Every request sent is recorded for the fetch manifest
+  (:func:`woonvoorraad.sources._cache.record_request`), whatever its answer: a retried 503, a
+  truncated body and a 404 count as much as a 200.
 * **Offline.** With ``settings.offline`` a request missing from the cache raises
   :class:`~woonvoorraad.errors.OfflineError` naming the URL.
 * **Redirects** are followed only to the hosts of the configured base URLs
@@ -27,7 +33,9 @@ rules below hold for all of them:
   ``Content-Length`` (and an optional validator) and only then moved into place.
 * **Paged downloads** (:func:`iter_pages`) cache every page under its own URL, so a killed run
   resumes where it stopped; a ``next`` link that repeats or never ends stops with an error after
-  ``settings.max_pages`` pages.
+  ``settings.max_pages`` pages. The page that closed the loop (or went past the limit) is
+  removed from the cache, so the pages before it are kept and the next plain fetch asks for it
+  again.
 """
 
 from __future__ import annotations
@@ -82,6 +90,9 @@ _local = threading.local()
 
 #: Parses ``Retry-After`` headers (the retry loop itself is :func:`_attempts`).
 _RETRY_AFTER = Retry(total=0)
+
+#: Statuses cached as negative answers (a resource that does not exist).
+NEGATIVE_STATUSES = frozenset({404, 410})
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,13 +224,24 @@ def _check_status(resp: requests.Response, what: str) -> None:
                               + (f" ({detail})" if detail else ""), status=status)
 
 
-def _attempts(what: str, attempt: Callable[[], T]) -> T:
-    """Run ``attempt`` until it succeeds, retrying :class:`_RetryableError` with backoff."""
+def _attempts(what: str, attempt: Callable[[], T],
+              on_failure: Callable[[int | None, str], None] | None = None) -> T:
+    """Run ``attempt`` until it succeeds, retrying :class:`_RetryableError` with backoff.
+
+    ``on_failure`` is told (status, reason) of every attempt that failed, so that every request
+    sent is counted whatever its answer.
+    """
     n = max(int(settings.max_retries), 0) + 1
     for i in range(n):
         try:
             return attempt()
+        except HTTPStatusError as exc:
+            if on_failure is not None:
+                on_failure(exc.status, str(exc))
+            raise
         except _RetryableError as exc:
+            if on_failure is not None:
+                on_failure(exc.status, exc.reason)
             if i + 1 >= n:
                 message = (f"{what}: {exc.reason}; gave up after {n} attempt"
                            f"{'s' if n > 1 else ''}")
@@ -248,7 +270,9 @@ def _describe(exc: Exception) -> str:
 
 
 def _fetch_body(url: str, *, params: Any, headers: Mapping[str, str] | None, what: str,
-                want_json: bool) -> tuple[bytes, requests.Response]:
+                want_json: bool, validate: Callable[[Any], None] | None = None,
+                on_failure: Callable[[int | None, str], None] | None = None,
+                ) -> tuple[bytes, requests.Response]:
     def attempt() -> tuple[bytes, requests.Response]:
         try:
             resp = _send("GET", url, params=params, headers=headers, stream=False)
@@ -263,13 +287,36 @@ def _fetch_body(url: str, *, params: Any, headers: Mapping[str, str] | None, wha
                 raise _RetryableError(f"truncated body: {len(body)} of {expected} bytes")
             if want_json:
                 try:
-                    json.loads(body)
+                    doc = json.loads(body)
                 except ValueError as exc:
                     raise _RetryableError(
                         f"response is not valid JSON ({exc}); truncated?") from None
+                if validate is not None:
+                    try:
+                        validate(doc)
+                    except ValueError as exc:
+                        raise _RetryableError(f"unusable answer: {exc}") from None
             return body, resp
 
-    return _attempts(what, attempt)
+    return _attempts(what, attempt, on_failure)
+
+
+def _failure_recorder(source: str, url: str, params: Any, licence: str | None,
+                      cache_id: str | None = None, *, skip: frozenset[int] = frozenset(),
+                      ) -> Callable[[int | None, str], None]:
+    """A callback that records a failed request (for :func:`_attempts`) in the provenance."""
+
+    def note(status: int | None, reason: str) -> None:
+        if status in skip:
+            return
+        _cache.record_request(None, {
+            "source": source, "method": "GET", "url": redact_url(url.split("?", 1)[0]),
+            "params": redact_params(_cache.split_url(url, params)[1]), "cache_id": cache_id,
+            "fetched_at": _cache.format_utc_now(), "size": 0, "sha256": None,
+            "licence": licence, "status": status, "error": redact_text(reason)[:300],
+        }, from_cache=False)
+
+    return note
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,6 +341,8 @@ def get_json(
     max_age: float | None = None,
     refresh: bool = False,
     sanitize: Callable[[Any], Any] | None = None,
+    validate: Callable[[Any], None] | None = None,
+    retry_errors: bool = False,
 ) -> Any:
     """GET a JSON document through the cache.
 
@@ -317,6 +366,12 @@ def get_json(
     sanitize
         Applied to the parsed document before it is cached (e.g. to drop a short-lived signed
         URL); the caller still gets the unsanitised document on a download.
+    validate
+        Called with the parsed document before it is cached; a :class:`ValueError` means the
+        answer is unusable: it is retried and never cached.
+    retry_errors
+        Ask again instead of using a cached negative answer (404, 410), e.g. for the parts a
+        previous fetch recorded as incomplete.
 
     Returns
     -------
@@ -328,7 +383,8 @@ def get_json(
     OfflineError
         Offline mode is on and the response is not cached.
     HTTPStatusError
-        The service answered with an error status (after retries for 429 and 5xx).
+        The service answered with an error status (after retries for 429 and 5xx), now or, for
+        404 and 410, in a cached negative answer.
     DownloadError
         The request failed after all retries.
     """
@@ -337,6 +393,9 @@ def get_json(
     use_cache = settings.use_cache
     if use_cache and not refresh:
         entry = _cache.lookup(source, key)
+        if entry is not None and entry.meta.get("negative"):
+            _raise_cached_negative(entry, shown, source, retry_errors=retry_errors)
+            entry = None
         if entry is not None:
             stale = max_age is not None and _age_seconds(entry.meta) > max_age
             if not stale or settings.offline:
@@ -354,7 +413,14 @@ def get_json(
             f"False) to download it"
         )
     logger.debug("cache miss [%s] %s: downloading", source, shown)
-    body, resp = _fetch_body(url, params=params, headers=headers, what=shown, want_json=True)
+    note = _failure_recorder(source, url, params, licence, skip=NEGATIVE_STATUSES)
+    try:
+        body, resp = _fetch_body(url, params=params, headers=headers, what=shown,
+                                 want_json=True, validate=validate, on_failure=note)
+    except HTTPStatusError as exc:
+        if exc.status in NEGATIVE_STATUSES:
+            _store_negative(source, key, url=url, params=params, licence=licence, exc=exc)
+        raise
     data = json.loads(body)
     meta = {
         "method": "GET",
@@ -376,6 +442,46 @@ def get_json(
         _cache.record_request(None, {**meta, "source": source, "size": len(body),
                        "sha256": hashlib.sha256(body).hexdigest()}, from_cache=False)
     return data
+
+
+def _raise_cached_negative(entry: _cache.CacheEntry, shown: str, source: str, *,
+                           retry_errors: bool) -> None:
+    """Raise the cached 404/410 of ``entry`` unless it has expired or must be asked again."""
+    if retry_errors and not settings.offline:
+        logger.debug("asking again after a cached HTTP %s [%s] %s", entry.meta.get("status"),
+                     source, shown)
+        return
+    if not settings.offline and _age_seconds(entry.meta) > settings.negative_cache_max_age:
+        logger.debug("cached negative answer expired [%s] %s", source, shown)
+        return
+    status = int(entry.meta.get("status") or 404)
+    logger.debug("cache hit (HTTP %d) [%s] %s", status, source, shown)
+    _cache.record_request(entry, {}, from_cache=True)
+    raise HTTPStatusError(f"{entry.meta.get('error') or f'{shown}: HTTP {status}'} (cached "
+                          f"answer of {entry.meta.get('fetched_at')}; --refresh asks again)",
+                          status=status)
+
+
+def _store_negative(source: str, key: str, *, url: str, params: Any, licence: str | None,
+                    exc: HTTPStatusError) -> None:
+    """Cache (and record) a 404/410 answer with its provenance."""
+    meta = {
+        "method": "GET",
+        "url": redact_url(url.split("?", 1)[0]),
+        "params": redact_params(_cache.split_url(url, params)[1]),
+        "fetched_at": _cache.format_utc_now(),
+        "status": exc.status,
+        "negative": True,
+        "error": redact_text(str(exc))[:500],
+        "licence": licence,
+    }
+    if settings.use_cache:
+        entry = _cache.store(source, key, body=meta["error"].encode("utf-8"), suffix=".error.txt",
+                             meta=meta)
+        _cache.record_request(entry, meta, from_cache=False)
+    else:
+        _cache.record_request(None, {**meta, "source": source, "size": 0, "sha256": None},
+                              from_cache=False)
 
 
 def _join(url: str, params: Mapping[str, Any] | None) -> str:
@@ -412,44 +518,61 @@ def iter_pages(
     next_link: Callable[[Any], str | None] = find_next_link_ogc,
     desc: str = "pages",
     refresh: bool = False,
+    validate: Callable[[Any], None] | None = None,
+    retry_errors: bool = False,
 ) -> Iterator[Any]:
     """Yield the pages of a paged JSON resource, following its ``next`` links.
 
     Every page is cached under its own URL, so an interrupted run resumes from the cache.
-    ``refresh`` downloads every page again.
+    ``refresh`` downloads every page again; ``validate`` and ``retry_errors`` are passed to
+    :func:`get_json` for every page.
 
     Raises
     ------
     DownloadError
         A ``next`` link repeats, leaves the configured hosts, or the paging goes on past
-        ``settings.max_pages`` pages.
+        ``settings.max_pages`` pages. The page whose link closed the loop (or went past the
+        limit) is removed from the cache, the pages before it are kept: the next plain run
+        asks again for that page only.
     """
 
     def pages() -> Iterator[Any]:
-        seen: set[str] = set()
         page_url: str = url
         page_params = params
+        key = _cache.make_cache_key("GET", page_url, page_params)
+        seen: set[str] = {key}
         count = 0
         while True:
             page = get_json(page_url, params=page_params, source=source, licence=licence,
-                            refresh=refresh)
+                            refresh=refresh, validate=validate, retry_errors=retry_errors)
             count += 1
-            yield page
             nxt = next_link(page)
+            if nxt:
+                nxt = urljoin(page_url, nxt)
+                try:
+                    check_host(nxt, what="next link", origin=page_url)
+                except DownloadError:
+                    _cache.discard(source, key)  # never keep a page that leads astray
+                    raise
+                nxt_key = _cache.make_cache_key("GET", nxt)
+                problem = None
+                if nxt_key in seen:
+                    problem = (f"paging loop: the next link {redact_url(nxt)} of page {count} "
+                               f"was already visited")
+                elif count >= settings.max_pages:
+                    problem = (f"still a next link after {count} pages (settings.max_pages); "
+                               f"the service's paging does not end")
+                if problem:
+                    _cache.discard(source, key)  # the bad page; the good ones stay cached
+                    raise DownloadError(
+                        f"{redact_url(_join(url, params))}: {problem}. The {count - 1} pages "
+                        f"before it are kept in the cache, the last one is not: the next fetch "
+                        f"asks for it again (--refresh downloads every page again)")
+            yield page
             if not nxt:
                 return
-            nxt = urljoin(page_url, nxt)
-            check_host(nxt, what="next link", origin=page_url)
-            if nxt in seen:
-                raise DownloadError(f"{redact_url(url)}: paging loop, the next link "
-                                    f"{redact_url(nxt)} was already visited")
-            if count >= settings.max_pages:
-                raise DownloadError(
-                    f"{redact_url(_join(url, params))}: still a next link after "
-                    f"{count} pages (settings.max_pages); the service's paging does not end"
-                )
-            seen.add(nxt)
-            page_url, page_params = nxt, None
+            seen.add(nxt_key)
+            page_url, page_params, key = nxt, None, nxt_key
 
     yield from progress(pages(), desc=desc, unit="page")
 
@@ -593,7 +716,7 @@ def _download_locked(url: str, *, part: Path, source: str, key: str, cache_id: s
                     raise _RetryableError(f"downloaded file is invalid: {exc}") from None
             return resp
 
-    resp = _attempts(shown, attempt)
+    resp = _attempts(shown, attempt, _failure_recorder(source, url, None, licence, cache_id))
     meta = {
         "method": "GET",
         "url": redact_url(url.split("?", 1)[0]),

@@ -123,7 +123,8 @@ def fetch_labels(ctx: FetchJob, vbo_ids: set[str]) -> tuple[Path | None, dict[st
     """Write ``labels.csv``: the EP-Online registrations of the units ``vbo_ids``.
 
     Without an API key (or with one EP-Online refuses) nothing is downloaded and the build
-    estimates labels; the reason is a warning and goes into the manifest.
+    estimates labels; the reason is a warning and goes into the manifest (a refused key also
+    into its ``incomplete`` parts, so the next plain fetch asks again).
 
     Returns
     -------
@@ -132,10 +133,12 @@ def fetch_labels(ctx: FetchJob, vbo_ids: set[str]) -> tuple[Path | None, dict[st
     """
     env = settings.ep_online_api_key_env
     key = (os.environ.get(env) or "").strip()
+    out = ctx.path("ep-online", ctx.gemeente.code, "labels.csv")
     if not key:
         reason = (f"no EP-Online API key in ${env}: the build will use estimated labels "
                   f"(PBL defaults per dwelling type and period), not registered ones")
         ctx.warn(reason)
+        out.unlink(missing_ok=True)  # an earlier file would contradict the manifest
         return None, {"status": "estimated", "reason": reason}
     licence = LICENCES["ep-online"].name
     url = f"{settings.ep_online_url.rstrip('/')}/Mutatiebestand/DownloadInfo"
@@ -156,8 +159,10 @@ def fetch_labels(ctx: FetchJob, vbo_ids: set[str]) -> tuple[Path | None, dict[st
         if exc.status not in (401, 403):
             raise
         reason = (f"EP-Online refused the API key in ${env} (HTTP {exc.status}); the build "
-                  f"will use estimated labels")
+                  f"will use estimated labels; the next fetch asks again")
         ctx.warn(reason)
+        ctx.mark_incomplete("labels", reason)
+        out.unlink(missing_ok=True)  # an earlier file would contradict the manifest
         return None, {"status": "estimated", "reason": reason}
     name = str(doc["bestandsnaam"])
     cache_id = f"ep-online/{name}"
@@ -174,7 +179,6 @@ def fetch_labels(ctx: FetchJob, vbo_ids: set[str]) -> tuple[Path | None, dict[st
                                   licence=licence, suffix=".zip", extra_hosts=[host],
                                   validate=check_bulk_zip, desc=f"EP-Online {name}",
                                   refresh=ctx.refresh)
-    out = ctx.path("ep-online", ctx.gemeente.code, "labels.csv")
     n = extract_labels(zip_path, vbo_ids, out)
     if n == 0:
         out.unlink(missing_ok=True)

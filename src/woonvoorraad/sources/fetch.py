@@ -20,22 +20,29 @@ The ``woonvoorraad fetch`` command is in :mod:`woonvoorraad.cli`.
 
 Every request goes through :mod:`woonvoorraad.sources._http` (cache, retries, provenance), so a
 second fetch of the same gemeente makes no network request at all, and ``offline=True`` works from
-the cache alone.
+the cache alone. Parts that came out incomplete (a Kerncijfers year or a forecast table that
+answered 404, labels refused) are listed in the manifest's ``incomplete``; the next plain fetch
+asks again for exactly those instead of saying "up to date". One fetch of a gemeente runs at a
+time (the lock ``raw/.fetch-<code>.lock``); it first removes the temporary files (``.*.part*``) a
+killed run of the same gemeente left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
+import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from woonvoorraad import __version__, layout, settings
-from woonvoorraad._io import sha256_file, write_json_atomic
+from woonvoorraad._io import FolderLock, sha256_file, write_json_atomic
 from woonvoorraad.errors import ConfigError, GemeenteNotFoundError, InputError
 from woonvoorraad.sources import _cache, _redact
 from woonvoorraad.sources._fetchjob import LICENCES, FetchJob, describe_output
@@ -67,8 +74,14 @@ class GemeenteFetch:
     manifest: Path
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: Every request, from the cache or sent.
     requests: int = 0
+    #: Requests sent to a service, whatever the answer (a 404 or a retried 503 too).
     downloads: int = 0
+    #: Of those, the ones answered with an error (or no answer at all).
+    errors: int = 0
+    #: Parts the manifest lists as incomplete (see :func:`fetch`).
+    incomplete: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -95,7 +108,7 @@ class FetchResult:
 
     @property
     def downloads(self) -> int:
-        """Number of responses downloaded (not served from the cache)."""
+        """Number of requests sent to a service (not served from the cache), any answer."""
         return sum(g.downloads for g in self.gemeenten)
 
 
@@ -118,45 +131,123 @@ def _manifest_path(root: Path, code: str) -> Path:
     return layout.raw_dir(root, layout.MANIFESTS) / code / "fetch-manifest.json"
 
 
-def _manifest_is_current(path: Path, root: Path, parameters: Mapping[str, Any]) -> bool:
-    """The manifest exists, has the same parameters and every output it lists is intact."""
+def _read_manifest_state(path: Path, root: Path,
+                         parameters: Mapping[str, Any]) -> tuple[bool, frozenset[str]]:
+    """Whether the manifest is current, and the parts it lists as incomplete.
+
+    Current: it exists, has the same parameters, lists no incomplete part and every output it
+    lists is intact.
+    """
     try:
         manifest = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
-        return False
-    if manifest.get("parameters") != dict(parameters):
-        return False
+        return False, frozenset()
+    if not isinstance(manifest, dict) or manifest.get("parameters") != dict(parameters):
+        return False, frozenset()
+    retry = frozenset(str(i.get("id")) for i in manifest.get("incomplete") or ()
+                      if isinstance(i, dict) and i.get("id"))
+    if retry:
+        return False, retry
     for out in manifest.get("outputs", []):
         p = root / out["path"]
         if not p.is_file() or p.stat().st_size != out["size"] or sha256_file(p) != out["sha256"]:
-            return False
-    return bool(manifest.get("outputs"))
+            return False, retry
+    return bool(manifest.get("outputs")), retry
 
 
 def _summarise_requests(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per source: requests, sent (any answer), downloaded, errors, from the cache, bytes."""
     by_source: dict[str, dict[str, Any]] = {}
     for r in records:
-        s = by_source.setdefault(str(r.get("source")), {"requests": 0, "downloaded": 0,
-                                                        "from_cache": 0, "bytes": 0})
+        s = by_source.setdefault(str(r.get("source")), {
+            "requests": 0, "sent": 0, "downloaded": 0, "errors": 0, "from_cache": 0,
+            "bytes": 0})
         s["requests"] += 1
-        s["from_cache" if r.get("from_cache") else "downloaded"] += 1
+        if r.get("from_cache"):
+            s["from_cache"] += 1
+        else:
+            s["sent"] += 1
+            s["errors" if _is_error(r) else "downloaded"] += 1
         s["bytes"] += int(r.get("size") or 0)
     return by_source
 
 
+def _is_error(record: Mapping[str, Any]) -> bool:
+    status = record.get("status")
+    return bool(record.get("error")) or (isinstance(status, int) and status >= 400)
+
+
+#: Temporary files of :func:`woonvoorraad._io.atomic_path` (``.<name>.<random>.part<suffix>``)
+#: and the SQLite side files GDAL makes beside them (``-journal``, ``-wal``, ``-shm``).
+_STALE_PART = re.compile(
+    r"^\.(?P<name>bag\.gpkg|wijkenbuurten_\d{4}\.gpkg|kerncijfers\.parquet|prognose\.parquet"
+    r"|labels\.csv|fetch-manifest\.json)\.[a-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?"
+    r"(-journal|-wal|-shm)?$")
+
+
+def remove_stale_parts(root: Path, code: str) -> list[Path]:
+    """Remove the temporary files a killed fetch of gemeente ``code`` left in its folders.
+
+    Only names the fetch itself makes (see :data:`_STALE_PART`) in the gemeente's own output
+    folders are touched; call it while holding the gemeente's fetch lock, so no running fetch
+    is writing them. The resumable ``.part`` files of bulk downloads in the cache are kept.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    removed = []
+    for folder in ("bag", "cbs", "ep-online", layout.MANIFESTS):
+        where = layout.raw_dir(root, folder) / code
+        if not where.is_dir():
+            continue
+        for p in sorted(where.iterdir()):
+            if _STALE_PART.match(p.name) and p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    size = p.stat().st_size
+                    p.unlink()
+                    removed.append(p)
+                    logger.info("removed %s (%.1f MB), left by an interrupted fetch", p,
+                                size / 1e6)
+    return removed
+
+
+def _key_id(key: str) -> str | None:
+    """A short one-way fingerprint of the API key, so that a changed key is a change."""
+    if not key:
+        return None
+    return hashlib.sha256(f"woonvoorraad ep-online key\n{key}".encode()).hexdigest()[:12]
+
+
 def _fetch_one(gem: Gemeente, *, year: int, root: Path, bag_file: Path | None,
                refresh: bool) -> GemeenteFetch:
-    ctx = FetchJob(gemeente=gem, year=year, root=root, refresh=refresh)
-    key_present = bool((os.environ.get(settings.ep_online_api_key_env) or "").strip())
-    parameters = {"year": year, "bag_file": str(bag_file) if bag_file else None,
-                  "ep_online_key": key_present, "first_trend_year": FIRST_TREND_YEAR}
     manifest_path = _manifest_path(root, gem.code)
-    if not refresh and _manifest_is_current(manifest_path, root, parameters):
+    # one fetch of a gemeente at a time; a second one waits, then finds the manifest current
+    with FolderLock(layout.raw_dir(root), name=f".fetch-{gem.code}.lock",
+                    what=f"fetch of {gem.code}", wait=math.inf):
+        remove_stale_parts(root, gem.code)
+        return _fetch_locked(gem, year=year, root=root, bag_file=bag_file, refresh=refresh,
+                             manifest_path=manifest_path)
+
+
+def _fetch_locked(gem: Gemeente, *, year: int, root: Path, bag_file: Path | None,
+                  refresh: bool, manifest_path: Path) -> GemeenteFetch:
+    key = (os.environ.get(settings.ep_online_api_key_env) or "").strip()
+    parameters = {"year": year, "bag_file": str(bag_file) if bag_file else None,
+                  "ep_online_key": bool(key), "ep_online_key_id": _key_id(key),
+                  "first_trend_year": FIRST_TREND_YEAR}
+    current, retry = _read_manifest_state(manifest_path, root, parameters)
+    if not refresh and current:
         logger.info("%s: already fetched with these parameters (%s); nothing to do "
                     "(use --refresh to download again)", gem, manifest_path)
         return GemeenteFetch(gemeente=gem,
                              inputs=find_fetched_inputs(gem.code, data_dir=root, year=year),
                              manifest=manifest_path, skipped=True)
+    if retry and not refresh:
+        logger.info("%s: the last fetch left %s incomplete; asking again for those", gem,
+                    ", ".join(sorted(retry)))
+    ctx = FetchJob(gemeente=gem, year=year, root=root, refresh=refresh, retry=retry)
     started = _cache.format_utc_now()
     logger.info("%s: fetching (CBS vintage %d)", gem, year)
     with _cache.collect() as records:
@@ -201,16 +292,22 @@ def _fetch_one(gem: Gemeente, *, year: int, root: Path, bag_file: Path | None,
         "requests_summary": _summarise_requests(records),
         "requests": records,
         "warnings": ctx.warnings,
+        "incomplete": ctx.incomplete,
         "outputs": outputs,
     }
     write_json_atomic(manifest_path, manifest)
-    downloads = sum(1 for r in records if not r.get("from_cache"))
-    logger.info("%s: done: %d requests (%d downloaded, %d from the cache); manifest %s", gem,
-                len(records), downloads, len(records) - downloads, manifest_path)
+    sent = [r for r in records if not r.get("from_cache")]
+    errors = sum(1 for r in sent if _is_error(r))
+    logger.info("%s: done: %d requests (%d sent to the services, %d of them answered with an "
+                "error; %d from the cache); manifest %s", gem, len(records), len(sent), errors,
+                len(records) - len(sent), manifest_path)
+    if ctx.incomplete:
+        logger.warning("%s: incomplete: %s; the next fetch asks again for these parts", gem,
+                       ", ".join(i["id"] for i in ctx.incomplete))
     return GemeenteFetch(gemeente=gem,
                          inputs=find_fetched_inputs(gem.code, data_dir=root, year=year),
                          manifest=manifest_path, warnings=ctx.warnings, requests=len(records),
-                         downloads=downloads)
+                         downloads=len(sent), errors=errors, incomplete=ctx.incomplete)
 
 
 def fetch(

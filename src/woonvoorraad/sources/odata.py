@@ -110,25 +110,32 @@ def find_unit_factor(unit: str | None, statistic: str = "") -> float:
     return 1.0
 
 
+def _check_value_list(page: Any) -> None:
+    """Raise ValueError unless ``page`` is an OData answer with a ``value`` list."""
+    if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+        raise ValueError("no 'value' list in the OData answer")
+
+
+def _odata_values(url: str, params: Mapping[str, Any], ctx: FetchJob, desc: str) -> list[dict]:
+    """Every item of the ``value`` lists of a paged OData answer (``odata.nextLink``)."""
+    rows: list[dict[str, Any]] = []
+    for page in _http.iter_pages(url, params=params, source=SOURCES["odata"],
+                                 licence=LICENCES["cbs"].name,
+                                 next_link=_http.find_next_link_odata, desc=desc,
+                                 refresh=ctx.refresh, validate=_check_value_list,
+                                 retry_errors=ctx.retry_errors):
+        rows.extend(page["value"])  # checked by _check_value_list before it was cached
+    return rows
+
+
 def _odata_properties(table: str, ctx: FetchJob) -> list[dict[str, Any]]:
-    doc = _http.get_json(f"{settings.cbs_odata_url.rstrip('/')}/{table}/DataProperties",
-                         params={"$format": "json"}, source=SOURCES["odata"],
-                         licence=LICENCES["cbs"].name, refresh=ctx.refresh)
-    if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
-        raise DownloadError(f"{table}/DataProperties: no 'value' list in the answer")
-    return doc["value"]
+    return _odata_values(f"{settings.cbs_odata_url.rstrip('/')}/{table}/DataProperties",
+                         {"$format": "json"}, ctx, desc=f"{table} DataProperties")
 
 
 def _odata_rows(table: str, params: Mapping[str, Any], ctx: FetchJob, desc: str) -> list[dict]:
-    rows: list[dict[str, Any]] = []
-    for page in _http.iter_pages(f"{settings.cbs_odata_feed_url.rstrip('/')}/{table}/TypedDataSet",
-                                 params=params, source=SOURCES["odata"],
-                                 licence=LICENCES["cbs"].name, next_link=_http.find_next_link_odata,
-                                 desc=desc, refresh=ctx.refresh):
-        if not isinstance(page, dict) or not isinstance(page.get("value"), list):
-            raise DownloadError(f"{table}/TypedDataSet: no 'value' list in the answer")
-        rows.extend(page["value"])
-    return rows
+    return _odata_values(f"{settings.cbs_odata_feed_url.rstrip('/')}/{table}/TypedDataSet",
+                         params, ctx, desc=desc)
 
 
 def _odata_dimension(table: str, dimension: str, ctx: FetchJob,
@@ -136,10 +143,8 @@ def _odata_dimension(table: str, dimension: str, ctx: FetchJob,
     params = {"$format": "json"}
     if flt:
         params["$filter"] = flt
-    doc = _http.get_json(f"{settings.cbs_odata_url.rstrip('/')}/{table}/{dimension}",
-                         params=params, source=SOURCES["odata"],
-                         licence=LICENCES["cbs"].name, refresh=ctx.refresh)
-    return list(doc.get("value") or []) if isinstance(doc, dict) else []
+    return _odata_values(f"{settings.cbs_odata_url.rstrip('/')}/{table}/{dimension}", params,
+                         ctx, desc=f"{table} {dimension}")
 
 
 def _find_key(props: Sequence[Mapping[str, Any]], stems: Sequence[str], *,
@@ -228,12 +233,21 @@ def _kerncijfers_year(ctx: FetchJob, year: int, table: str) -> tuple[pd.DataFram
         inw = frame["aantal_inwoners"].astype(float)
         frame["aandeel_65plus"] = frame["aantal_65plus"].astype(float) / inw.where(inw > 0)
     missing = [n for n, p in stats.items() if p is None]
+    empty = {n: str(p["Key"]) for n, p in stats.items()
+             if p is not None and len(frame) and frame[n].isna().all()}
     info = {"table": table, "rows": len(frame),
             "keys": {n: p["Key"] for n, p in stats.items() if p is not None},
-            "missing_statistics": missing}
+            "missing_statistics": missing, "statistics_without_values": sorted(empty)}
     if missing:
-        logger.info("%s: Kerncijfers %d (%s) has no %s", ctx.gemeente, year, table,
-                    ", ".join(missing))
+        ctx.warn(f"Kerncijfers {year} (table {table}) has no column for "
+                 f"{', '.join(missing)} (NaN for every region)")
+    for name, key in empty.items():
+        ctx.warn(f"Kerncijfers {year} (table {table}): column {key} ({name}) has no value for "
+                 f"any region (NaN for every region; secret or not yet published?)")
+    unnamed = int(frame["regionaam"].isna().sum()) if len(frame) else 0
+    if unnamed:
+        ctx.warn(f"Kerncijfers {year} (table {table}): {unnamed} region(s) have no name in "
+                 f"{geo_key}")
     return frame[list(KERNCIJFERS_COLUMNS)], info
 
 
@@ -252,12 +266,14 @@ def fetch_kerncijfers(ctx: FetchJob) -> tuple[Path | None, pd.DataFrame | None,
     for year in years:
         table = KERNCIJFERS_TABLES[year]
         try:
-            frame, info = _kerncijfers_year(ctx, year, table)
+            frame, info = _kerncijfers_year(ctx.for_part(f"kerncijfers:{year}"), year, table)
         except HTTPStatusError as exc:
             if exc.status not in (404, 410):
                 raise
             ctx.warn(f"Kerncijfers {year} (table {table}) is not available: {exc}")
             per_year[str(year)] = {"table": table, "status": f"not available (HTTP {exc.status})"}
+            ctx.mark_incomplete(f"kerncijfers:{year}", f"HTTP {exc.status}: {exc}", year=year,
+                                table=table)
             continue
         if frame.empty:
             ctx.warn(f"Kerncijfers {year} (table {table}) has no rows for this gemeente")
@@ -374,7 +390,7 @@ def fetch_forecast(ctx: FetchJob) -> tuple[Path | None, dict[str, Any]]:
     frames, info = [], {}
     for kind, table in FORECAST_TABLES.items():
         try:
-            frame, info[kind] = _forecast_table(ctx, kind, table)
+            frame, info[kind] = _forecast_table(ctx.for_part(f"forecast:{kind}"), kind, table)
         except HTTPStatusError as exc:
             if exc.status not in (404, 410):
                 raise
@@ -383,6 +399,7 @@ def fetch_forecast(ctx: FetchJob) -> tuple[Path | None, dict[str, Any]]:
                          "in 2023 as unreliable" if kind == "huishoudens" else ""))
             ctx.warn(f"forecast {kind}: {reason}")
             info[kind] = {"table": table, "status": reason}
+            ctx.mark_incomplete(f"forecast:{kind}", reason, table=table)
             continue
         if frame is None or frame.empty:
             ctx.warn(f"forecast {kind}: no rows for this gemeente in {table} "

@@ -102,6 +102,18 @@ def read_page_features(page: Any, url: str) -> list[dict[str, Any]]:
     return good
 
 
+def check_feature_page(page: Any) -> None:
+    """Raise ValueError unless ``page`` is a GeoJSON FeatureCollection with a features list.
+
+    Given to :func:`woonvoorraad.sources._http.iter_pages`, so such a page is retried and
+    never cached.
+    """
+    if not isinstance(page, dict) or page.get("type") != "FeatureCollection":
+        raise ValueError("answer is not a GeoJSON FeatureCollection")
+    if not isinstance(page.get("features", []), list):
+        raise ValueError("'features' of the answer is not a list")
+
+
 def read_feature_properties(feature: Mapping[str, Any]) -> dict[str, Any]:
     """A feature's ``properties`` (an empty dict when absent or not a JSON object)."""
     props = feature.get("properties")
@@ -137,7 +149,7 @@ def _ogc_features(url: str, params: Mapping[str, Any], *, source: str, licence: 
                   desc: str, refresh: bool) -> list[dict[str, Any]]:
     features: list[dict[str, Any]] = []
     for page in _http.iter_pages(url, params=params, source=source, licence=licence.name,
-                                 desc=desc, refresh=refresh):
+                                 desc=desc, refresh=refresh, validate=check_feature_page):
         features.extend(read_page_features(page, url))
     return features
 
@@ -168,11 +180,21 @@ def build_feature_frame(features: Sequence[Mapping[str, Any]], *, url: str = "",
     return gdf
 
 
+#: Time stamp GDAL writes into ``gpkg_contents.last_change`` (``OGR_CURRENT_DATE``): fixed, so
+#: the same features give the same bytes and the manifest's SHA-256 values reproduce.
+GPKG_TIMESTAMP = "2000-01-01T00:00:00.000Z"
+
+
 def _write_layers(path: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Write GeoPackage layers into one file, atomically."""
-    with atomic_path(path) as tmp:
-        for name, gdf in layers.items():
-            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    """Write GeoPackage layers into one file, atomically and byte-for-byte reproducibly."""
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_TIMESTAMP})
+    try:
+        with atomic_path(path) as tmp:
+            for name, gdf in layers.items():
+                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
 def _text_list(value: Any) -> str | None:
@@ -286,6 +308,7 @@ def download_bag(ctx: FetchJob, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.Ge
             for page in _http.iter_pages(f"{base}/collections/{collection}/items",
                                          params=params, source=SOURCES["bag"],
                                          licence=licence.name, refresh=ctx.refresh,
+                                         validate=check_feature_page,
                                          desc=f"{collection} tile {i + 1}/{len(tiles)}"):
                 for f in read_page_features(page, f"{base}/collections/{collection}/items"):
                     n_raw[collection] += 1
