@@ -22,6 +22,11 @@ Usage::
 
     python benchmarks/run.py --scale 0.01                 # seconds; prints the ratio line
     python benchmarks/run.py --scales 0.01,0.1,1 --dask   # the full table (takes a while)
+    python benchmarks/run.py --labels 1000000             # what the label model adds
+
+``--labels N`` times the label model alone (:mod:`labels`: features, selection weights,
+grouped cross-validation, fit, prediction) on ``N`` synthetic dwellings, half of them
+labelled, in a subprocess, and prints its time and extra peak memory.
 """
 
 from __future__ import annotations
@@ -544,7 +549,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--national", type=Path, metavar="DIR",
                     help="with --reports: a national build folder, to time a report's data "
                     "loading from the national outputs")
+    ap.add_argument("--labels", type=int, metavar="N",
+                    help="instead: time the label model on N synthetic dwellings (half "
+                    "labelled); see benchmarks/labels.py")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="with --labels: OpenMP threads of the model (0 = all cores)")
     args = ap.parse_args(argv)
+    if args.labels:
+        cmd = [sys.executable, str(HERE / "labels.py"), "--n", str(args.labels),
+               "--threads", str(args.threads)]
+        return subprocess.run(cmd, check=False).returncode
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.reports:
         entry = bench_reports(args.scale or 0.1, args.reports, work=args.work, seed=args.seed,

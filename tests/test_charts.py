@@ -115,3 +115,28 @@ def test_missing_data_gives_a_clear_figure(buurten: pd.DataFrame) -> None:
 def test_label_classes() -> None:
     assert [charts._label_class(x) for x in ("A++++", "a", "G", None, "", "X")] == [
         "A+ of beter", "A", "G", "onbekend", "onbekend", "onbekend"]
+
+
+def test_costs_chart_reads_the_new_columns_and_older_builds() -> None:
+    nieuw = pd.DataFrame({"buurtnaam": ["A", "B"], "investering_naar_b_laag": [1e6, 2e6],
+                          "investering_naar_b_hoog": [3e6, 2.5e6],
+                          "kosten_b_min": [0.0, 0.0], "kosten_b_max": [0.0, 0.0]})
+    t = texts(charts.plot_costs(nieuw))
+    assert "alle woningen onder label B" in t and "mln" in t
+    oud = nieuw.drop(columns=["investering_naar_b_laag", "investering_naar_b_hoog"])
+    oud[["kosten_b_min", "kosten_b_max"]] = [[1e6, 2e6], [2e6, 3e6]]
+    assert "woningen met label E, F of G" in texts(charts.plot_costs(oud))
+
+
+def test_labels_chart_shows_model_estimates_as_expected_counts() -> None:
+    # two registered D labels; two model estimates, each 30 % E and 70 % G (most likely: G)
+    w = pd.DataFrame({"energielabel": ["D", "D", "G", "G"],
+                      "label_bron": ["geregistreerd", "geregistreerd", "model", "model"]})
+    for k in "ABCDEFG":
+        w[f"p_label_{k}"] = ([1.0 if k == "D" else 0.0] * 2
+                             + [{"E": 0.3, "G": 0.7}.get(k, 0.0)] * 2)
+    fig = charts.plot_labels(w)
+    t = texts(fig)
+    assert "labelmodel" in t
+    # bar E holds 0.6 expected dwellings, G 1.4 (not G two, E none)
+    assert "15,0%" in t and "35,0%" in t and "50,0%" in t

@@ -169,7 +169,8 @@ def test_demo_paths_default_folder_read_at_call_time(tmp_path: Path, monkeypatch
 def test_all_files_written_and_nothing_else(demo: dict[str, Path]) -> None:
     root = demo["readme"].parent
     written = {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
-    assert written == {p.relative_to(root) for p in demo.values()}
+    # the inputs, and the synthetic truth of every dwelling's label (for validation only)
+    assert written == {p.relative_to(root) for p in demo.values()} | {Path(region.TRUTH_FILE)}
     readme = demo["readme"].read_text(encoding="utf-8")
     assert "SYNTHETIC" in readme
     assert str(DEMO_SEED) in readme

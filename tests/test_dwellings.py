@@ -74,7 +74,7 @@ def test_labels_registered_else_estimated(tiny_bag_light: Path, tiny_buurten: Pa
     assert d.loc["0000010000000002", "label_bron"] == "geregistreerd"
     # tussenwoning 1946-1964: PBL default D; twee-onder-een-kap 1965-1974: D
     assert d.loc["0000010000000003", "energielabel"] == "D"
-    assert d.loc["0000010000000003", "label_bron"] == "geschat"
+    assert d.loc["0000010000000003", "label_bron"] == "pbl"
     assert d.loc["0000010000000005", "energielabel"] == "D"
     assert report.n_label_registered == 2
     assert report.n_label_estimated == 11

@@ -64,7 +64,7 @@ def test_real_sample_summary_statistics(realdata: Path, tmp_path: Path) -> None:
     d = result.dwellings
     assert d["bouwjaar"].median() == pytest.approx(1956, abs=3)
     assert d["naoorlogs"].mean() == pytest.approx(0.52, abs=0.1)
-    assert (d["label_bron"] == "geschat").all()
+    assert (d["label_bron"] == "pbl").all()
     assert d["woningtype"].notna().all()
     # a largely post-war urban district: mostly apartments
     assert d["woningtype"].isin(["meergezins_laag", "meergezins_hoog"]).mean() > 0.6

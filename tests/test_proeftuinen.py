@@ -30,7 +30,8 @@ def scored(rows: list[dict]) -> pd.DataFrame:
         base = {"buurtcode": f"BU{i:04d}", "buurtnaam": f"Buurt {i}",
                 "wijkcode": f"WK{i // 2:04d}", "wijknaam": f"Wijk {i // 2}",
                 "gemeentecode": "GM0001", "gemeentenaam": "Eenstad", "n_woningen": 200,
-                "n_doelgroep": 100.0, "aandeel_label_efg": 0.3, "aandeel_65plus": 0.25,
+                "n_doelgroep": 100.0, "aandeel_label_efg": 0.3, "aandeel_label_geschat": 0.2,
+                "aandeel_65plus": 0.25,
                 "woz_t_o_v_mediaan": 0.9, "aandeel_laag_inkomen": 0.1,
                 **dict.fromkeys(SCORES, np.nan)}
         base.update(r)
@@ -190,9 +191,21 @@ def test_reason_formatting():
     row = {"energiebehoefte": 0.6, "aandeel_label_efg": 0.5, "n_doelgroep": 1234.0,
            "demografische_druk": 0.9, "trend_huishoudens": -0.012, "trend_65plus": 0.004}
     text = explain_candidate(row, gewichten=g, min_doelgroep=50)
-    assert text.startswith("Hoge energiebehoefte (50% label E–G), zeer hoge demografische "
-                           "druk (huishoudens −1,2%/jaar, 65-plusaandeel +0,4 pp/jaar)")
+    # no aandeel_label_geschat: the share is not quoted as if measured
+    assert text.startswith("Hoge energiebehoefte (50% label E–G, geregistreerd of geschat), "
+                           "zeer hoge demografische druk (huishoudens −1,2%/jaar, "
+                           "65-plusaandeel +0,4 pp/jaar)")
     assert "; 1.234 doelgroepwoningen" in text
+    mostly = {**row, "aandeel_label_efg_verwacht": 0.46, "aandeel_label_geschat": 0.6}
+    assert explain_candidate(mostly, gewichten=g, min_doelgroep=50).startswith(
+        "Hoge energiebehoefte (46% label E–G, grotendeels geschat)")
+    allest = {**mostly, "aandeel_label_geschat": 1.0,
+              "aandeel_label_efg_verwacht_naoorlogs": 0.52}
+    assert "(46% label E–G, naoorlogs 52%, geheel geschat)" in explain_candidate(
+        allest, gewichten=g, min_doelgroep=50)
+    measured = {**mostly, "aandeel_label_geschat": 0.3}
+    text = explain_candidate(measured, gewichten=g, min_doelgroep=50)
+    assert "(46% label E–G)" in text and "geschat" not in text.split(";")[0]
     assert explain_candidate({"n_doelgroep": 1.0}, gewichten=g, min_doelgroep=0).startswith(
         "Geen scores beschikbaar")
     assert "; 1 doelgroepwoning " in explain_candidate({"n_doelgroep": 1.0}, gewichten=g,

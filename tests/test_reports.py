@@ -50,6 +50,7 @@ from woonvoorraad.report.sections import (
     section_kaart,
     section_kerncijfers,
     section_kosten,
+    section_label_zekerheid,
     section_labels,
     section_proeftuinen,
     section_scores,
@@ -261,8 +262,76 @@ def test_sections_with_classification(demo: Run) -> None:
     for f in (section_scores, section_instrumenten, section_kosten,
               section_typologie):
         assert "Niet beschikbaar" not in str(f(demo, code)), f.__name__
+    kosten = str(section_kosten(demo, code))
+    g = gemeente_summary(demo, code)
+    # every dwelling below B, → C as one figure (said so), E/F/G only beside it
+    assert "onder B (C tot en met G)" in kosten and "één bedrag" in kosten
+    assert f"kost {esc(fmt_euro_kort(g['investering_naar_c']))};" in kosten
+    assert "Alleen de woningen met label E, F of G" in kosten
+    assert g["investering_naar_b_laag"] >= g["investering_efg_naar_b_laag"] > 0
+    assert "Hoe zeker" not in kosten and "geen aselecte" in str(
+        section_label_zekerheid(demo, code))
     kb = candidate_buurten(demo, code)
     assert set(kb["buurtcode"]) <= set(demo.buurten["buurtcode"])
+
+
+def test_label_certainty_section_without_label_model_info(tiny: Path) -> None:
+    # an older build: no manifest["label_model"], no label_model.csv, no probabilities
+    html = str(section_label_zekerheid(load_run(tiny), "GM0001"))
+    assert "geregistreerd energielabel" in html
+    assert html.count("Niet beschikbaar") == 2
+    assert "oudere versie" in html and "geen labelkansen" in html
+    assert "geen aselecte steekproef" in html  # the selection-bias note is always there
+
+
+def _with_label_model(src: Path, out: Path, info: dict, *, bron: str = "model") -> Run:
+    """The tiny build with probabilities per dwelling and manifest["label_model"]."""
+    import shutil
+
+    shutil.copytree(src, out)
+    dw = pd.read_parquet(out / "dwellings.parquet")
+    dw["naoorlogs"] = dw["bouwjaar"].between(1945, 1974)
+    reg = dw["label_bron"] == "geregistreerd"
+    dw.loc[~reg, "label_bron"] = bron
+    for k in "ABCDEFG":
+        one_hot = (dw["energielabel"] == k).astype(float)
+        dw[f"p_label_{k}"] = np.where(reg | (bron == "pbl"), one_hot, 0.4 if k == "D" else 0.1)
+    dw.to_parquet(out / "dwellings.parquet", index=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["label_model"] = info
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return load_run(out)
+
+
+def test_label_certainty_section_with_model_and_with_fallback(tiny: Path,
+                                                              tmp_path: Path) -> None:
+    val = {"nauwkeurigheid": {"model": 0.4123, "pbl": 0.2501},
+           "log_loss": {"model": 1.4, "pbl": 2.9}, "brier": {"model": 0.7, "pbl": 0.95},
+           "mae_buurt_efg": {"model": 0.052, "pbl": 0.181}}
+    run = _with_label_model(tiny, tmp_path / "m", {
+        "methode": "model", "reden": None, "n_geregistreerd": 1234, "folds": 5,
+        "validatie": val})
+    html = str(section_label_zekerheid(run, "GM0001"))
+    assert "Niet beschikbaar" not in html
+    assert "41,2%" in html and "25,0%" in html  # accuracy, Dutch format
+    assert "5,2 procentpunt" in html and "18,1 procentpunt" in html
+    assert "1.234 labels" in html and "labelmodel" in html
+    assert "gemiddeld 5,2 procentpunt naast het werkelijke aandeel" in html
+    # the 90 % interval of the post-war E/F/G share, by hand
+    dw = run.dwellings("GM0001", ["naoorlogs", "p_label_E", "p_label_F", "p_label_G"])
+    p = dw.loc[dw["naoorlogs"], ["p_label_E", "p_label_F", "p_label_G"]].sum(axis=1)
+    e, sd, n = p.sum(), np.sqrt((p * (1 - p)).sum()), len(p)
+    assert f"{fmt_pct(e / n)} label E, F of G" in html
+    assert f"90%-interval {fmt_pct((e - 1.6449 * sd) / n)} – {fmt_pct((e + 1.6449 * sd) / n)}" \
+        in html
+    fallback = _with_label_model(tiny, tmp_path / "p", {
+        "methode": "pbl", "reden": "te weinig geregistreerde labels (12 < 200)",
+        "validatie": {}}, bron="pbl")
+    html = str(section_label_zekerheid(fallback, "GM0001"))
+    assert "PBL-standaardlabel" in html and "te weinig geregistreerde labels (12 &lt; 200)" in html
+    assert "niet het labelmodel" in html
+    # one label per dwelling: no zero-width interval shown as if it were certain
+    assert "90%-interval" not in html and "Een onzekerheidsmarge is er niet" in html
 
 
 def test_export_html_drops_code_and_stderr() -> None:

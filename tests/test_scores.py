@@ -100,7 +100,7 @@ def test_nan_drivers_are_skipped_and_reported_never_zero():
     f2 = compute_scores(b2, config=CFG).frame
     # buurt 2: (0.6 * .5 + 0.2 * .5) / 0.8 = 0.5
     assert f2.loc[1, "energiebehoefte"] == pytest.approx(0.5)
-    assert f2.loc[1, "energiebehoefte_inputs"] == "aandeel_label_efg,aandeel_naoorlogs"
+    assert f2.loc[1, "energiebehoefte_inputs"] == "aandeel_label_efg_verwacht,aandeel_naoorlogs"
 
 
 def test_absent_columns_are_reported():
@@ -137,11 +137,11 @@ def test_policy_lookup_and_errors():
 
 def test_config_validation_of_components():
     bad = load_config(overrides={"scores": {"energiebehoefte": {
-        "aandeel_label_efg": {"nul": 0.5, "een": 0.5}}}})
+        "aandeel_label_efg_verwacht": {"nul": 0.5, "een": 0.5}}}})
     with pytest.raises(ConfigError, match="nul and een"):
         components_from_config(bad)
     neg = load_config(overrides={"scores": {"energiebehoefte": {
-        "aandeel_label_efg": {"gewicht": -1.0}}}})
+        "aandeel_label_efg_verwacht": {"gewicht": -1.0}}}})
     with pytest.raises(ConfigError, match="gewicht"):
         components_from_config(neg)
 
@@ -149,7 +149,7 @@ def test_config_validation_of_components():
 def test_anchor_override_changes_score():
     b = tiny_buurten()
     base = compute_scores(b, config=CFG).frame.loc[1, "energiebehoefte"]
-    cfg = config(scores={"energiebehoefte": {"aandeel_label_efg": {"een": 0.3}}})
+    cfg = config(scores={"energiebehoefte": {"aandeel_label_efg_verwacht": {"een": 0.3}}})
     changed = compute_scores(b, config=cfg).frame.loc[1, "energiebehoefte"]
     assert changed > base
 
@@ -169,7 +169,7 @@ def test_long_component_table():
     res = compute_scores(tiny_buurten(), config=CFG)
     long = res.componenten
     assert set(long["score"]) == set(SCORES)
-    row = long[(long["buurtcode"] == "BU0002") & (long["kolom"] == "aandeel_label_efg")]
+    row = long[(long["buurtcode"] == "BU0002") & (long["kolom"] == "aandeel_label_efg_verwacht")]
     assert row["component"].iloc[0] == pytest.approx(0.5)
     assert row["gewicht"].iloc[0] == pytest.approx(0.6)
 

@@ -13,7 +13,8 @@ from woonvoorraad.classify.typologie import bic_hard_partition, fit_typologie, n
 from woonvoorraad.errors import ConfigError, InputError
 
 FEATURES = ["aandeel_naoorlogs", "aandeel_koop", "aandeel_65plus", "woz_gemiddeld",
-            "aandeel_label_efg", "aandeel_eengezins_voor_1975", "gemiddelde_huishoudsgrootte",
+            "aandeel_label_efg_verwacht", "aandeel_eengezins_voor_1975",
+            "gemiddelde_huishoudsgrootte",
             "inkomen_per_inwoner"]
 #: three recognisable buurt types (feature means)
 TYPES = np.array([

@@ -56,7 +56,7 @@ BUILD_OUTPUTS: tuple[str, ...] = (
     "proeftuinen.csv", "proeftuinen_stabiliteit.csv",
     "instrumenten.csv", "kosten_buurt.csv", "kosten_gemeente.csv", "typologie_k.csv",
     "typologie_profielen.csv", "typologie_imputatie.csv", "score_componenten.csv",
-    "uitgesloten.csv",
+    "uitgesloten.csv", "label_model.csv", "label_selectie.csv",
 )
 
 #: Files that older versions wrote and a build no longer does (the analysis columns are in
@@ -349,8 +349,11 @@ def _build(
         ind, missing = indicators.buurt_indicators_from_counts(dist.counts, buurten,
                                                                trends=trend_table, config=cfg)
     else:
+        lm = report.label_model
+        fout = (lm.metrics.get("mae_buurt_efg", {}).get("model")
+                if lm is not None and lm.methode == "model" else None)
         ind, missing = indicators.buurt_indicators(dwell, buurten, trends=trend_table,
-                                                   config=cfg)
+                                                   config=cfg, label_fout=fout)
     steps.mark("indicators")
 
     prognose = None
@@ -387,6 +390,14 @@ def _build(
         "attribution": ["BAG: Kadaster (Public Domain / CC0)", "CBS: CC BY 4.0",
                         "EP-Online: RVO", "PBL Vesta MAIS kentallen 2024"],
     }
+    label_result = report.label_model
+    if label_result is None:  # the dask engine: PBL defaults per tile
+        from woonvoorraad.stock.labels import LabelModelResult
+
+        label_result = LabelModelResult("pbl", "label model not run in the dask engine "
+                                        "(`build --engine dask`): PBL default labels; use "
+                                        "the memory engine for the label model")
+    manifest["label_model"] = label_result.manifest()
     if analysis_result is not None:
         manifest["analysis"] = analysis_result.summary()
     manifest["engine"] = {"name": engine}
@@ -417,6 +428,10 @@ def _build(
                 pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(
                     txn.path(name), index=False, quoting=csv.QUOTE_NONNUMERIC,
                     lineterminator="\n")
+        label_result.table().to_csv(txn.path("label_model.csv"), index=False,
+                                    lineterminator="\n")
+        label_result.selectie.to_csv(txn.path("label_selectie.csv"), index=False,
+                                     lineterminator="\n")
         steps.mark("write other outputs")
         manifest["elapsed_seconds"] = round(time.perf_counter() - started, 2)
         steps.bar.close()
@@ -445,7 +460,9 @@ def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path
 
     labels = None
     if labels_path is not None:
-        labels = eponline.read_ep_online(labels_path)[["vbo_id", "energielabel"]]
+        labels = eponline.read_ep_online(labels_path)
+        labels = labels[[c for c in ("vbo_id", "energielabel", "geldig_tot", "berekeningstype")
+                         if c in labels.columns]]
         inputs.append(_input_entry("labels", labels_path))
     else:
         logger.warning(_NO_LABELS)

@@ -27,14 +27,19 @@ import pandas as pd
 from woonvoorraad import __version__
 from woonvoorraad.classify.instrumenten import read_rules, select_instruments
 from woonvoorraad.classify.kosten import BRON as KOSTEN_BRON
-from woonvoorraad.classify.kosten import compute_costs
+from woonvoorraad.classify.kosten import INVESTERING, compute_costs
 from woonvoorraad.classify.proeftuinen import (
     ProeftuinResultaat,
     check_config,
     compute_candidate_score,
     select_candidates,
 )
-from woonvoorraad.classify.scores import SCORES, components_from_config, compute_scores
+from woonvoorraad.classify.scores import (
+    SCORES,
+    add_expected_label_shares,
+    components_from_config,
+    compute_scores,
+)
 from woonvoorraad.classify.typologie import (
     TypologieNietMogelijkError,
     TypologieResultaat,
@@ -60,7 +65,7 @@ class AnalysisResult:
     buurten
         Per buurt (GeoDataFrame when the input was one): the input columns plus derived
         drivers, the five scores with ``<score>_inputs``/``<score>_ontbrekend``,
-        ``proeftuinscore``, cost summary (``kosten_*``), typology (``typologie_*``) and
+        ``proeftuinscore``, cost summary (``investering_*``), typology (``typologie_*``) and
         ``instrumenten`` (comma-joined codes that fit).
     proeftuinen
         Candidates per gemeente with reason and stability.
@@ -69,7 +74,8 @@ class AnalysisResult:
     instrumenten
         One row per buurt × instrument, with the rule (``regel``) that chose it.
     kosten_buurt, kosten_gemeente
-        Upgrade cost to label B and C (low–high) per buurt and per gemeente.
+        Upgrade cost per buurt and per gemeente: every dwelling below B to B (low–high),
+        below C to C (one figure), and the E/F/G-only figures beside them.
     typologie
         The fitted typology (:class:`~woonvoorraad.classify.typologie.TypologieResultaat`).
     uitgesloten
@@ -169,10 +175,11 @@ class AnalysisResult:
             },
             "kosten": {
                 "bron": KOSTEN_BRON,
-                "n_efg": int(kg["n_efg"].sum()),
-                "n_efg_zonder_kentallen": int(kg["n_efg_zonder_kentallen"].sum()),
                 **{c: _f(kg[c].sum()) for c in
-                   ("kosten_b_min", "kosten_b_max", "kosten_c_min", "kosten_c_max")},
+                   ("n_onder_b_verwacht", "n_onder_c_verwacht", "n_efg_verwacht",
+                    "n_onder_b_zonder_kentallen", *INVESTERING,
+                    "n_onder_b_verwacht_naoorlogs", "investering_naar_b_laag_naoorlogs",
+                    "investering_naar_b_hoog_naoorlogs", "investering_naar_c_naoorlogs")},
             },
             "typologie": {
                 "methode": t.methode, "k": t.k, "seed": t.seed, "kenmerken": t.kenmerken,
@@ -257,6 +264,9 @@ def analyse(
         logger.warning(notes[-1])
         b["n_doelgroep"] = np.nan
 
+    b, lnotes = add_expected_label_shares(b)
+    notes += lnotes
+
     # 1. scores
     sc = compute_scores(b, config=config, prognose=prognose)
     notes += sc.notities
@@ -266,7 +276,9 @@ def analyse(
     # 2. costs
     kb, kg, knotes = compute_costs(dwellings, b, config=config)
     notes += knotes
-    cost_cols = [c for c in kb.columns if c.startswith(("kosten_", "n_efg"))]
+    # the expected label counts are indicators already; the costs add investments only
+    cost_cols = [c for c in kb.columns
+                 if c.startswith("investering_") or c == "n_onder_b_zonder_kentallen"]
     b = b.drop(columns=cost_cols, errors="ignore").merge(
         kb[["buurtcode", *cost_cols]], on="buurtcode", how="left")
 

@@ -41,7 +41,8 @@ NIVEAUS: tuple[str, ...] = ("buurt", "wijk", "woonplaats")
 
 #: Figures carried to the units for the reasons (dwelling-weighted at aggregated levels).
 KENGETALLEN: tuple[str, ...] = (
-    "aandeel_label_efg", "aandeel_naoorlogs", "aandeel_65plus", "aandeel_eengezins_voor_1975",
+    "aandeel_label_efg", "aandeel_label_efg_verwacht", "aandeel_label_efg_verwacht_naoorlogs",
+    "aandeel_label_geschat", "aandeel_naoorlogs", "aandeel_65plus", "aandeel_eengezins_voor_1975",
     "woz_t_o_v_mediaan", "aandeel_laag_inkomen", "inkomen_t_o_v_daeb", "trend_huishoudens",
     "trend_65plus", "prognose_huishoudens",
 )
@@ -116,12 +117,42 @@ def _ok(x: Any) -> bool:
     return x is not None and x is not pd.NA and bool(np.isfinite(float(x)))
 
 
+def _label_tekst(row: Mapping[str, Any]) -> str:
+    """The expected E–G share (post-war beside it), saying when it is mostly estimated.
+
+    Examples
+    --------
+    >>> _label_tekst({"aandeel_label_efg_verwacht": 0.46, "aandeel_label_geschat": 0.8})
+    ' (46% label E–G, grotendeels geschat)'
+    >>> _label_tekst({"aandeel_label_efg_verwacht": 0.3, "aandeel_label_geschat": 1.0,
+    ...               "aandeel_label_efg_verwacht_naoorlogs": 0.52})
+    ' (30% label E–G, naoorlogs 52%, geheel geschat)'
+    >>> _label_tekst({"aandeel_label_efg": 0.2, "aandeel_label_geschat": 0.1})
+    ' (20% label E–G)'
+    """
+    efg = row.get("aandeel_label_efg_verwacht")
+    if not _ok(efg):
+        efg = row.get("aandeel_label_efg")
+    if not _ok(efg):
+        return ""
+    parts = [f"{_pct(efg)} label E–G"]
+    naoorlogs = row.get("aandeel_label_efg_verwacht_naoorlogs")
+    if _ok(naoorlogs):
+        parts.append(f"naoorlogs {_pct(naoorlogs)}")
+    geschat = row.get("aandeel_label_geschat")
+    if not _ok(geschat):
+        parts.append("geregistreerd of geschat")
+    elif float(geschat) >= 0.995:
+        parts.append("geheel geschat")
+    elif float(geschat) > 0.5:
+        parts.append("grotendeels geschat")
+    return f" ({', '.join(parts)})"
+
+
 def _zin(score: str, row: Mapping[str, Any]) -> str:
     v = float(row[score])
     if score == "energiebehoefte":
-        efg = row.get("aandeel_label_efg")
-        extra = f" ({_pct(efg)} label E–G)" if _ok(efg) else ""
-        return f"{_niveau_woord(v)} energiebehoefte{extra}"
+        return f"{_niveau_woord(v)} energiebehoefte{_label_tekst(row)}"
     if score == "levensloopbehoefte":
         parts = []
         if _ok(row.get("aandeel_65plus")):
@@ -176,16 +207,17 @@ def explain_candidate(
 
     Examples
     --------
-    >>> row = {"energiebehoefte": 0.9, "aandeel_label_efg": 0.68, "levensloopbehoefte": 0.7,
+    >>> row = {"energiebehoefte": 0.9, "aandeel_label_efg_verwacht": 0.68,
+    ...        "aandeel_label_geschat": 0.7, "levensloopbehoefte": 0.7,
     ...        "aandeel_65plus": 0.41, "financiele_ruimte": 0.2, "woz_t_o_v_mediaan": 0.82,
     ...        "doelgroepconcentratie": 0.3, "demografische_druk": float("nan"),
     ...        "n_doelgroep": 212}
     >>> explain_candidate(row, gewichten={"energiebehoefte": 0.3, "levensloopbehoefte": 0.2,
     ...                       "financiele_ruimte": -0.15, "doelgroepconcentratie": 0.25,
     ...                       "demografische_druk": 0.1}, min_doelgroep=50)
-    'Zeer hoge energiebehoefte (68% label E–G), hoge levensloopbehoefte (41% 65-plus), \
-zeer weinig financiële ruimte (WOZ 18% onder gemeentemediaan); 212 doelgroepwoningen \
-(zonder demografische druk: geen gegevens)'
+    'Zeer hoge energiebehoefte (68% label E–G, grotendeels geschat), \
+hoge levensloopbehoefte (41% 65-plus), zeer weinig financiële ruimte \
+(WOZ 18% onder gemeentemediaan); 212 doelgroepwoningen (zonder demografische druk: geen gegevens)'
     """
     contrib = []
     missing = []
@@ -434,7 +466,8 @@ def select_candidates(
         ``eenheid_code``, ``eenheid_naam``, ``buurtcodes``, ``n_buurten``, ``n_doelgroep``,
         ``n_woningen``, ``voldoet_minimum``, ``voorlopig`` (chosen without a known target
         group), ``proeftuinscore``, the five scores,
-        ``aandeel_label_efg``, ``aandeel_65plus``, ``woz_t_o_v_mediaan``,
+        ``aandeel_label_efg``, ``aandeel_label_efg_verwacht`` (and ``_naoorlogs``),
+        ``aandeel_label_geschat``, ``aandeel_65plus``, ``woz_t_o_v_mediaan``,
         ``aandeel_laag_inkomen``, ``stabiliteit_top_n``, ``stabiliteit_varianten``,
         ``scores_ontbrekend`` and ``reden``.
     """
@@ -522,7 +555,9 @@ def select_candidates(
                      f"kandidaat op de overige scores in: {', '.join(unknown_target)}")
     cols = ["gemeentecode", "gemeentenaam", "niveau", "rang", "eenheid_code", "eenheid_naam",
             "buurtcodes", "n_buurten", "n_doelgroep", "n_woningen", "voldoet_minimum",
-            "voorlopig", "proeftuinscore", *SCORES, "aandeel_label_efg", "aandeel_65plus",
+            "voorlopig", "proeftuinscore", *SCORES, "aandeel_label_efg",
+            "aandeel_label_efg_verwacht", "aandeel_label_efg_verwacht_naoorlogs",
+            "aandeel_label_geschat", "aandeel_65plus",
             "woz_t_o_v_mediaan", "aandeel_laag_inkomen", "stabiliteit_top_n",
             "stabiliteit_varianten", "scores_ontbrekend", "reden"]
     if cand_rows:

@@ -8,7 +8,8 @@ on a fixed, anchored scale taken from the configuration (section ``[scores]``)::
 ``nul < een`` means "more of the driver raises the score", ``nul > een`` the reverse.
 
 energiebehoefte
-    Energy-upgrade need: share of labels E/F/G, post-war share, CBS gas use.
+    Energy-upgrade need: expected share of labels E/F/G (registered labels and, where none
+    is registered, the label model's probabilities), post-war share, CBS gas use.
 levensloopbehoefte
     Lifecycle need: share 65+, single-family homes built before 1975, small households.
 financiele_ruimte
@@ -291,6 +292,44 @@ def summarise_prognose(prognose: pd.DataFrame, *, eindjaar: int) -> pd.DataFrame
     return result
 
 
+def add_expected_label_shares(buurten: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Make sure the expected label shares the analysis reads are there.
+
+    New builds carry ``aandeel_label_efg_verwacht`` (sum of the dwellings' E/F/G
+    probabilities / dwellings) and ``aandeel_label_geschat``. A build without them (older
+    builds: one label per dwelling) gets them from the single labels, which is what they are
+    there: ``aandeel_label_efg`` and ``1 − label_dekking``; a note says so. Without those either
+    nothing is added (the drivers then count as missing and are reported).
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        A copy of ``buurten`` with the columns, and remarks.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"aandeel_label_efg": [0.4], "label_dekking": [0.25]})
+    >>> out, notes = add_expected_label_shares(b)
+    >>> out[["aandeel_label_efg_verwacht", "aandeel_label_geschat"]].iloc[0].tolist(), len(notes)
+    ([0.4, 0.75], 1)
+    """
+    out = buurten.copy()
+    notes: list[str] = []
+    added = []
+    if "aandeel_label_efg_verwacht" not in out.columns and "aandeel_label_efg" in out.columns:
+        out["aandeel_label_efg_verwacht"] = pd.to_numeric(out["aandeel_label_efg"],
+                                                          errors="coerce")
+        added.append("aandeel_label_efg_verwacht = aandeel_label_efg")
+    if "aandeel_label_geschat" not in out.columns and "label_dekking" in out.columns:
+        out["aandeel_label_geschat"] = 1.0 - pd.to_numeric(out["label_dekking"], errors="coerce")
+        added.append("aandeel_label_geschat = 1 − label_dekking")
+    if added:
+        notes.append("buurten heeft geen verwachte labelaandelen (build zonder labelmodel): "
+                     + "; ".join(added) + " (één label per woning)")
+        logger.info(notes[-1])
+    return out, notes
+
+
 def derive_drivers(
     buurten: pd.DataFrame,
     *,
@@ -444,18 +483,21 @@ def compute_scores(
     --------
     >>> from woonvoorraad.config import default_config
     >>> b = pd.DataFrame({"buurtcode": ["BU1", "BU2"], "gemeentecode": ["GM1", "GM1"],
-    ...                   "aandeel_label_efg": [0.6, 0.0], "aandeel_naoorlogs": [0.8, 0.0]})
+    ...                   "aandeel_label_efg_verwacht": [0.6, 0.0],
+    ...                   "aandeel_naoorlogs": [0.8, 0.0]})
     >>> res = compute_scores(b, config=default_config())
     >>> res.frame["energiebehoefte"].tolist()
     [1.0, 0.0]
     >>> res.frame["energiebehoefte_inputs"].tolist()[0]
-    'aandeel_label_efg,aandeel_naoorlogs'
+    'aandeel_label_efg_verwacht,aandeel_naoorlogs'
     """
     for col in ("buurtcode", "gemeentecode"):
         if col not in buurten.columns:
             raise InputError(f"buurten lacks column {col!r}")
     comps = components_from_config(config)
-    derived, notes = derive_drivers(buurten, config=config, prognose=prognose)
+    buurten, notes = add_expected_label_shares(buurten)
+    derived, more = derive_drivers(buurten, config=config, prognose=prognose)
+    notes += more
     work = pd.concat([buurten.drop(columns=derived.columns, errors="ignore"), derived], axis=1)
     absent = sorted({
         c.kolom for cs in comps.values() for c in cs

@@ -41,6 +41,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from woonvoorraad.classify.scores import add_expected_label_shares
 from woonvoorraad.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ WOORDEN: dict[str, tuple[str, str]] = {
     "woz_gemiddeld": ("hoge WOZ", "lage WOZ"),
     "woz_t_o_v_mediaan": ("hoge WOZ", "lage WOZ"),
     "aandeel_label_efg": ("veel E–G-labels", "weinig E–G-labels"),
+    "aandeel_label_efg_verwacht": ("veel E–G-labels", "weinig E–G-labels"),
+    "aandeel_label_efg_verwacht_naoorlogs": ("veel naoorlogse E–G-labels",
+                                             "weinig naoorlogse E–G-labels"),
     "aandeel_eengezins_voor_1975": ("veel oude eengezinswoningen", "weinig oude eengezinswoningen"),
     "gemiddelde_huishoudsgrootte": ("gezinnen", "kleine huishoudens"),
     "inkomen_per_inwoner": ("hoge inkomens", "lage inkomens"),
@@ -379,9 +383,9 @@ def fit_typologie(buurten: pd.DataFrame, *, config: Mapping[str, Any]) -> Typolo
     t = config["typologie"]
     _check_config(t)
     methode, seed = str(t["methode"]), int(t["seed"])
-    notes: list[str] = []
     excluded: list[tuple[str, str]] = []
 
+    buurten, notes = add_expected_label_shares(buurten)
     frame = buurten.sort_values("buurtcode", kind="mergesort")
     codes = frame["buurtcode"].astype(str)
     feats = list(t["kenmerken"])

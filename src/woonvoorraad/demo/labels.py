@@ -300,6 +300,36 @@ def _make_address_fields(frame: pd.DataFrame, panden: pd.DataFrame) -> dict[str,
     }
 
 
+def make_true_labels(d: pd.DataFrame) -> pd.DataFrame:
+    """The energy label every dwelling of the stock would get today: SYNTHETIC TRUTH.
+
+    The generator draws a current energy performance (primary fossil energy, kWh/m².yr,
+    after any renovation) for every dwelling, labelled or not; its NTA 8800 class is the
+    truth against which estimated labels can be checked (A+ classes as "A"). Registered
+    labels can differ from it: a label registered before a renovation, or a pre-2021
+    NEN 7120 label.
+
+    Parameters
+    ----------
+    d
+        The dwellings of :func:`woonvoorraad.demo.statistics.draw_dwelling_traits`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``vbo_id``, ``energielabel_waar`` (A … G), ``energieprestatie`` (kWh/m².yr), one
+        row per dwelling in the stock, sorted by ``vbo_id``.
+    """
+    stock = d[d["in_stock"]]
+    pe = stock["pe"].to_numpy(dtype=float)
+    label = np.maximum(np.searchsorted(_LABEL_BOUNDS, pe, side="left"), _LABELS.index("A"))
+    return pd.DataFrame({
+        "vbo_id": stock["vbo_id"].astype(str).to_numpy(),
+        "energielabel_waar": np.array(_LABELS)[label],
+        "energieprestatie": np.round(pe, 1),
+    }).sort_values("vbo_id", kind="mergesort").reset_index(drop=True)
+
+
 def write_ep_online(path: Path, rows: pd.DataFrame, mutatievolgnummer: int) -> None:
     """Write the EP-Online CSV (UTF-8 with BOM, two preamble lines, ``;``) zipped, atomically.
 

@@ -44,7 +44,7 @@ from woonvoorraad._io import atomic_path, write_text_atomic
 from woonvoorraad.demo.buildings import StructureBuilder, place_in_world
 from woonvoorraad.demo.geography import lay_out_buurten
 from woonvoorraad.demo.identifiers import assign_addresses, assign_ids
-from woonvoorraad.demo.labels import make_ep_online_rows, write_ep_online
+from woonvoorraad.demo.labels import make_ep_online_rows, make_true_labels, write_ep_online
 from woonvoorraad.demo.plots import plan_plots
 from woonvoorraad.demo.statistics import (
     CBS_KEYS,
@@ -105,6 +105,17 @@ def demo_paths(out_dir: str | Path | None = None) -> dict[str, Path]:
     return {key: folder / name for key, name in _FILES.items()}
 
 
+#: File beside the demo inputs with every dwelling's true label (synthetic truth for
+#: validating estimated labels; not an input of the build).
+TRUTH_FILE = "waarheid_labels.parquet"
+
+
+def read_true_labels(folder: str | Path) -> pd.DataFrame:
+    """The demo's true label of every dwelling (:func:`~woonvoorraad.demo.labels.make_true_labels`)
+    from a folder written by :func:`make_demo`: SYNTHETIC truth, for validation only."""
+    return pd.read_parquet(Path(folder) / TRUTH_FILE)
+
+
 def make_demo(
     out_dir: str | Path | None = None,
     *,
@@ -151,7 +162,8 @@ def make_demo(
     if not 0 < scale <= 1:
         raise ValueError(f"scale must be in (0, 1], got {scale!r}")
     paths = demo_paths(out_dir)
-    if not overwrite and all(path.is_file() for path in paths.values()):
+    truth = paths["readme"].parent / TRUTH_FILE
+    if not overwrite and truth.is_file() and all(path.is_file() for path in paths.values()):
         logger.info(
             "demo data already present in %s; reusing it (pass overwrite=True to regenerate; "
             "the README there records the seed and scale it was made with)",
@@ -164,6 +176,8 @@ def make_demo(
     for year, layers in demo.cbs.items():
         _write_gpkg(paths[CBS_KEYS[year]], layers, promote_to_multi=True)
     write_ep_online(paths["labels"], demo.labels, demo.mutatievolgnummer)
+    with atomic_path(truth) as tmp:
+        demo.truth.to_parquet(tmp, index=False)
     write_text_atomic(paths["readme"], _make_readme(demo, seed=seed, scale=scale))
     logger.info(
         "wrote synthetic demo region to %s in %.1f s: %s",
@@ -188,6 +202,7 @@ class _Demo:
     cbs: dict[int, dict[str, gpd.GeoDataFrame]]
     labels: pd.DataFrame
     mutatievolgnummer: int
+    truth: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, int | float] = field(default_factory=dict)
 
 
@@ -235,6 +250,7 @@ def _build(*, seed: int, scale: float) -> _Demo:
         cbs=cbs,
         labels=labels,
         mutatievolgnummer=int(label_rng.integers(8_000_000, 9_000_000)),
+        truth=make_true_labels(dwellings),
         summary=summary,
     )
 

@@ -311,8 +311,10 @@ def plot_labels(
     Parameters
     ----------
     woningen
-        One row per dwelling with ``energielabel`` and ``label_bron`` (``geregistreerd`` or
-        ``geschat``).
+        One row per dwelling with ``energielabel`` and ``label_bron`` (``geregistreerd``,
+        ``model``, ``pbl``; older builds ``geschat``). With ``p_label_A`` … ``p_label_G`` and
+        model estimates, the estimated part of each bar is the expected count (sum of the
+        probabilities) instead of the count of most likely labels.
 
     Returns
     -------
@@ -326,7 +328,15 @@ def plot_labels(
                else pd.Series("geschat", index=woningen.index))
     reg = bronnen.eq("geregistreerd")
     tab = pd.DataFrame({"klasse": klasse, "reg": reg}).groupby(["klasse", "reg"]).size()
-    volgorde = [k for k in LABEL_VOLGORDE if k in set(klasse)]
+    p_cols = [f"p_label_{k}" for k in "ABCDEFG"]
+    model = bool(bronnen.eq("model").any()) and all(c in woningen.columns for c in p_cols)
+    if model:  # estimated labels as expected counts (sum of probabilities), not the mode
+        verwacht = woningen.loc[~reg.to_numpy(), p_cols].astype(float).sum()
+        tab = tab.astype(float)
+        for k in "ABCDEFG":
+            tab[(k, False)] = float(verwacht[f"p_label_{k}"])
+    present = {k for (k, _r), v in tab.items() if v > 0}
+    volgorde = [k for k in LABEL_VOLGORDE if k in present]
     n = len(woningen)
     with use_house_style():
         fig = _new_figure(8.0, 0.45 * len(volgorde) + 1.6)
@@ -349,11 +359,14 @@ def plot_labels(
         ax.grid(axis="y", visible=False)
         ax.legend(handles=[Patch(facecolor="#9a9a9a", edgecolor="#444444", label="geregistreerd"),
                            Patch(facecolor="#9a9a9a", alpha=0.45, hatch="////",
-                                 edgecolor="#555555", label="geschat (PBL-standaardlabel)")],
+                                 edgecolor="#555555",
+                                 label="geschat (labelmodel, verwacht aantal)" if model
+                                 else "geschat (PBL-standaardlabel)")],
                   loc="lower right")
         _add_subtitle(ax, f"{fmt_getal(n, 0)} woningen; geregistreerd label (EP-Online) bij "
-                      f"{fmt_pct(reg.sum() / n if n else np.nan)}, de rest geschat naar "
-                      "woningtype en bouwperiode")
+                      f"{fmt_pct(reg.sum() / n if n else np.nan)}, de rest geschat "
+                      + ("met het labelmodel (som van de kansen per label)" if model
+                         else "naar woningtype en bouwperiode"))
         _add_title_and_source(fig, titel, bron, synthetisch)
     return fig
 
@@ -576,8 +589,8 @@ def plot_typologie(
 def plot_costs(
     kosten: pd.DataFrame,
     *,
-    min_kolom: str = "kosten_b_min",
-    max_kolom: str = "kosten_b_max",
+    min_kolom: str | None = None,
+    max_kolom: str | None = None,
     naam_kolom: str = "buurtnaam",
     top: int = 12,
     doel: str = "B",
@@ -591,9 +604,17 @@ def plot_costs(
     Parameters
     ----------
     kosten
-        Per buurt the minimum and maximum investment (``kosten_buurt.csv``).
+        Per buurt the low and high investment (``kosten_buurt.csv``).
+    min_kolom, max_kolom
+        The low and high columns; default ``investering_naar_b_laag``/``_hoog`` (every
+        dwelling below B), or ``kosten_b_min``/``_max`` (E/F/G only) of an older build.
     """
     titel = titel or f"Investering naar label {doel} per buurt (bandbreedte)"
+    alleen_efg = False
+    if min_kolom is None or max_kolom is None:
+        alleen_efg = "investering_naar_b_laag" not in kosten.columns
+        min_kolom, max_kolom = (("kosten_b_min", "kosten_b_max") if alleen_efg
+                                else ("investering_naar_b_laag", "investering_naar_b_hoog"))
     if not {min_kolom, max_kolom} <= set(kosten.columns):
         return plot_not_available(titel, "geen kostenraming in deze build",
                                   synthetisch=synthetisch)
@@ -601,7 +622,7 @@ def plot_costs(
                       _hi=pd.to_numeric(kosten[max_kolom], errors="coerce"))
     d = d[d["_hi"].notna() & (d["_hi"] > 0)].sort_values("_hi", ascending=False).head(top)
     if d.empty:
-        return plot_not_available(titel, "geen woningen met label E, F of G met een kostenraming",
+        return plot_not_available(titel, "geen woningen onder label B met een kostenraming",
                                   synthetisch=synthetisch)
     with use_house_style():
         fig = _new_figure(8.0, 0.38 * len(d) + 1.8)
@@ -618,7 +639,9 @@ def plot_costs(
         ax.set_xlabel("investering in miljoen euro")
         ax.set_xlim(left=0)
         ax.grid(axis="y", visible=False)
-        _add_subtitle(ax, f"woningen met label E, F of G; minimum en maximum; de {len(d)} "
+        wie = ("woningen met label E, F of G" if alleen_efg
+               else "alle woningen onder label B (verwacht)")
+        _add_subtitle(ax, f"{wie}; lage en hoge variant; de {len(d)} "
                       "buurten met de hoogste raming", breedte=fig.get_figwidth() * 0.6)
         _add_title_and_source(fig, titel, bron, synthetisch)
     return fig

@@ -69,7 +69,8 @@ MAX_BYTES = 3_000_000
 #: Columns shown by default, in this order, when the column exists and has a value.
 DEFAULT_INDICATORS: tuple[str, ...] = (
     "n_doelgroep", "aandeel_doelgroep", "aandeel_naoorlogs", "aandeel_label_efg",
-    "label_dekking", *SCORES, "aandeel_65plus", "woz_gemiddeld", "typologie_naam",
+    "aandeel_label_efg_verwacht_naoorlogs", "label_dekking", *SCORES, "aandeel_65plus",
+    "woz_gemiddeld", "typologie_naam",
 )
 
 #: Columns always shown in the tooltip (when present), before the indicators.

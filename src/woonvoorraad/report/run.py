@@ -41,6 +41,7 @@ ANALYSE_TABELLEN: dict[str, str] = {
     "typologie_profielen": "typologie_profielen.csv",
     "uitgesloten": "uitgesloten.csv",
     "score_componenten": "score_componenten.csv",
+    "label_model": "label_model.csv",
 }
 
 _TEXT_COLUMNS = ("buurtcode", "buurtnaam", "wijkcode", "wijknaam", "gemeentecode",
@@ -457,11 +458,17 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
         ``gemeentecode``, ``gemeentenaam``, ``n_buurten``, ``n_woningen``, ``n_naoorlogs``,
         ``aandeel_naoorlogs``, ``n_doelgroep``, ``aandeel_doelgroep``,
         ``n_buurten_doelgroep_onbekend``, ``n_label_geregistreerd``, ``label_dekking``,
-        ``n_label_efg``, ``aandeel_label_efg``, ``aantal_inwoners``, ``aandeel_65plus``,
+        ``n_label_efg``, ``aandeel_label_efg`` (expected share where the build has the
+        label model's ``n_label_efg_verwacht``), ``n_label_efg_verwacht``,
+        ``n_label_efg_verwacht_naoorlogs``, ``aandeel_label_efg_verwacht_naoorlogs``,
+        ``aandeel_label_geschat``, ``aantal_inwoners``, ``aandeel_65plus``,
         ``woz_gemiddeld``, ``aandeel_koop``, ``inkomen_per_inwoner``, ``aandeel_laag_inkomen``,
         ``n_kandidaten`` (None without classification), ``n_kandidaten_voorlopig`` (chosen
-        without a known target group), ``kosten_b_min``, ``kosten_b_max``,
-        ``kosten_c_min``, ``kosten_c_max``, ``n_efg`` (None without classification).
+        without a known target group), the cost figures of ``kosten_gemeente.csv``
+        (``n_onder_b_verwacht``, ``investering_naar_b_laag``/``_hoog``,
+        ``investering_naar_c``, ``investering_efg_naar_*``, also ``..._naoorlogs``; an older
+        build has only the E/F/G ones and ``kosten_alleen_efg`` True); ``n_efg_verwacht`` is
+        None without classification.
     """
     b = run.select_buurten(code)
     if code is not None and b.empty:
@@ -485,6 +492,10 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
         "label_dekking": _ratio(_sum(b, "n_label_geregistreerd"), n_won),
         "n_label_efg": _sum(b, "n_label_efg"),
         "aandeel_label_efg": _ratio(_sum(b, "n_label_efg"), n_won),
+        "n_label_efg_verwacht": float("nan"),
+        "n_label_efg_verwacht_naoorlogs": float("nan"),
+        "aandeel_label_efg_verwacht_naoorlogs": float("nan"),
+        "aandeel_label_geschat": _ratio(n_won - _sum(b, "n_label_geregistreerd"), n_won),
         "aantal_inwoners": _sum(b, "aantal_inwoners"),
         "aandeel_65plus": _weighted_mean(b, "aandeel_65plus", "aantal_inwoners", "n_woningen"),
         "woz_gemiddeld": _weighted_mean(b, "woz_gemiddeld", "woningvoorraad_cbs", "n_woningen"),
@@ -494,8 +505,15 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
         "aandeel_laag_inkomen": _weighted_mean(b, "aandeel_laag_inkomen", "aantal_huishoudens",
                                          "n_woningen"),
         "n_kandidaten": None,
-        "n_efg": None,
+        "n_efg_verwacht": None,
+        "kosten_alleen_efg": False,
     }
+    if "n_label_efg_verwacht" in b.columns:  # a build with the label model's expectations
+        n_efg = _sum(b, "n_label_efg_verwacht")
+        n_efg_no = _sum(b, "n_label_efg_verwacht_naoorlogs")
+        out.update({"n_label_efg_verwacht": n_efg, "aandeel_label_efg": _ratio(n_efg, n_won),
+                    "n_label_efg_verwacht_naoorlogs": n_efg_no,
+                    "aandeel_label_efg_verwacht_naoorlogs": _ratio(n_efg_no, n_no)})
     k = candidates_of(run, code)
     if k is not None:
         out["n_kandidaten"] = len(k)
@@ -505,7 +523,25 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
     kg = run.read_table("kosten_gemeente")
     if kg is not None:
         sel = kg if code is None else kg[kg["gemeentecode"].astype(str) == code]
-        for col in ("kosten_b_min", "kosten_b_max", "kosten_c_min", "kosten_c_max", "n_efg",
-                    "kosten_b_min_naoorlogs", "kosten_b_max_naoorlogs", "n_efg_naoorlogs"):
+        if "investering_naar_b_laag" not in sel.columns:  # older build: E/F/G only
+            sel = sel.rename(columns=_KOSTEN_OUD)
+            out["kosten_alleen_efg"] = True
+        for col in (*_KOSTEN_SOM, "n_onder_b_zonder_kentallen"):
             out[col] = _sum(sel, col) if col in sel.columns else float("nan")
     return out
+
+
+#: Cost columns of builds before the label model (E/F/G only) → their current names.
+_KOSTEN_OUD = {"n_efg": "n_efg_verwacht", "kosten_b_min": "investering_efg_naar_b_laag",
+               "kosten_b_max": "investering_efg_naar_b_hoog",
+               "kosten_c_min": "investering_efg_naar_c",
+               "n_efg_naoorlogs": "n_efg_verwacht_naoorlogs",
+               "kosten_b_min_naoorlogs": "investering_efg_naar_b_laag_naoorlogs",
+               "kosten_b_max_naoorlogs": "investering_efg_naar_b_hoog_naoorlogs"}
+#: Cost figures of a gemeente (sums over its buurten in ``kosten_gemeente.csv``).
+_KOSTEN_SOM = tuple(
+    f"{c}{s}" for s in ("", "_naoorlogs") for c in (
+        "n_onder_b_verwacht", "n_onder_c_verwacht", "n_efg_verwacht",
+        "investering_naar_b_laag", "investering_naar_b_hoog", "investering_naar_c",
+        "investering_efg_naar_b_laag", "investering_efg_naar_b_hoog",
+        "investering_efg_naar_c"))

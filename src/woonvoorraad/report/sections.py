@@ -27,6 +27,7 @@ from woonvoorraad.report.format import (
     fmt_bereik,
     fmt_datum,
     fmt_euro,
+    fmt_euro_kort,
     fmt_getal,
     fmt_pct,
     fmt_score,
@@ -40,6 +41,7 @@ from woonvoorraad.report.html import (
     html_table,
     not_available,
 )
+from woonvoorraad.report.labelzekerheid import section_label_zekerheid  # noqa: F401
 from woonvoorraad.report.run import (
     Run,
     as_numeric,
@@ -291,20 +293,27 @@ def section_labels(run: Run, code: str, *, max_rijen: int = 10) -> Html:
     g = gemeente_summary(run, code)
     slecht = "/".join(_config_value(run, "labels", "slecht", ["E", "F", "G"]))
     n_reg, n = g["n_label_geregistreerd"], g["n_woningen"]
+    methode = str((run.manifest.get("label_model") or {}).get("methode") or "pbl")
+    schatting = ("met het labelmodel: per woning een kans op elk label, getraind op de "
+                 "geregistreerde labels in het gebied (zie 'Hoe zeker zijn de geschatte "
+                 "labels?')" if methode == "model" else
+                 "met het PBL-standaardlabel voor hun woningtype en bouwperiode (PBL Vesta "
+                 "MAIS kentallen 2024)")
     tekst = (f"Van de {esc(fmt_aantal(n))} woningen heeft {esc(fmt_aantal(n_reg))} "
              f"({esc(fmt_pct(g['label_dekking']))}) een geregistreerd energielabel in "
-             "EP-Online. Voor de overige woningen is het label geschat met het "
-             "PBL-standaardlabel voor hun woningtype en bouwperiode (PBL Vesta MAIS kentallen "
-             f"2024). In totaal heeft {esc(fmt_pct(g['aandeel_label_efg']))} van de woningen "
-             f"label {esc(slecht)}, geregistreerd of geschat. Een geschat label is een "
-             "gemiddelde voor het type; de werkelijke staat van een woning kan afwijken.")
+             f"EP-Online. Voor de overige woningen is het label geschat {esc(schatting)}. "
+             f"Naar verwachting heeft {esc(fmt_pct(g['aandeel_label_efg']))} van de woningen "
+             f"label {esc(slecht)}: de geregistreerde labels plus, voor de andere woningen, "
+             "de geschatte kansen. Een geschat label zegt iets over woningen van dat soort; "
+             "de werkelijke staat van één woning kan afwijken.")
     b = run.select_buurten(code).copy()
     b["_sort"] = as_numeric(b, "aandeel_label_efg")
     b = b.sort_values(["_sort", "buurtcode"], ascending=[False, True], na_position="last")
     cols = [("buurtnaam", "Buurt", "tekst"), ("n_woningen", "Woningen", "aantal"),
             ("label_dekking", "Labeldekking", "aandeel"),
-            ("n_label_efg", f"Woningen {slecht}", "aantal"),
-            ("aandeel_label_efg", f"% {slecht}", "aandeel"),
+            ("n_label_efg_verwacht" if "n_label_efg_verwacht" in b.columns else "n_label_efg",
+             f"Woningen {slecht} (verwacht)", "getal0"),
+            ("aandeel_label_efg", f"% {slecht} (verwacht)", "aandeel"),
             ("aandeel_label_efg_geregistreerd", f"% {slecht} (alleen geregistreerd)",
              "aandeel")]
     t = html_table(b.head(max_rijen), cols,
@@ -321,7 +330,8 @@ def chart_labels(run: Run, code: str) -> Html:
     from woonvoorraad.report.charts import plot_labels, plot_not_available
 
     naam = run.gemeentenaam(code)
-    w = run.dwellings(code, ["energielabel", "label_bron"])
+    w = run.dwellings(code, ["energielabel", "label_bron",
+                             *(f"p_label_{k}" for k in "ABCDEFG")])
     if w is None:
         fig = plot_not_available("Energielabels", "dwellings.parquet ontbreekt in de build",
                                  synthetisch=run.synthetic)
@@ -341,7 +351,8 @@ def section_scores(run: Run, code: str) -> Html:
     if not scores:
         return _no_analysis()
     uitleg = [
-        ("Energiebehoefte", "aandeel woningen met label E/F/G, aandeel naoorlogse woningen en "
+        ("Energiebehoefte", "verwacht aandeel woningen met label E/F/G (geregistreerd, en "
+         "voor de andere woningen de geschatte kansen), aandeel naoorlogse woningen en "
          "gemiddeld gasverbruik."),
         ("Levensloopbehoefte", "aandeel 65-plussers, eengezinswoningen van vóór 1975 (trappen, "
          "geen slaapkamer beneden) en kleine huishoudens."),
@@ -515,32 +526,64 @@ def section_instrumenten(run: Run, code: str) -> Html:
 
 
 def section_kosten(run: Run, code: str, *, max_rijen: int = 10) -> Html:
-    """Upgrade cost range of the dwellings with a poor label."""
+    """Upgrade cost: every dwelling below B to B, below C to C, and E/F/G only beside it."""
     kb = run.read_table("kosten_buurt")
     if kb is None:
         return _no_analysis()
     g = gemeente_summary(run, code)
-    tekst = (f"Voor de {esc(fmt_aantal(g.get('n_efg')))} woningen met label E, F of G "
-             "kost verbetering naar label B naar schatting "
-             f"{esc(fmt_bereik(g.get('kosten_b_min'), g.get('kosten_b_max')))}, naar label C "
-             f"{esc(fmt_bereik(g.get('kosten_c_min'), g.get('kosten_c_max')))}.")
-    if not is_missing(g.get("n_efg_naoorlogs")):
-        bereik = fmt_bereik(g.get("kosten_b_min_naoorlogs"), g.get("kosten_b_max_naoorlogs"))
-        tekst += (f" Daarvan zijn {esc(fmt_aantal(g.get('n_efg_naoorlogs')))} woningen "
-                  f"naoorlogs, met een investering naar label B van {esc(bereik)}.")
+
+    def bereik(naam: str, suffix: str = "") -> str:
+        return esc(fmt_bereik(g.get(f"{naam}_laag{suffix}"), g.get(f"{naam}_hoog{suffix}")))
+
+    def aantal(naam: str) -> str:
+        return esc(fmt_aantal(g.get(naam)))
+
+    def euro(naam: str) -> str:
+        return esc(fmt_euro_kort(g.get(naam)))
+
+    efg = (f"Alleen de woningen met label E, F of G (naar verwachting {aantal('n_efg_verwacht')}"
+           "; daarop richten de landelijke programma's zich): naar label B "
+           f"{bereik('investering_efg_naar_b')}, naar label C {euro('investering_efg_naar_c')}.")
+    if g.get("kosten_alleen_efg"):
+        tekst = ("Deze build is gemaakt vóór de raming van alle woningen onder label B: "
+                 "alleen woningen met label E, F of G zijn geraamd; woningen met label C of D "
+                 f"ontbreken. {efg}")
+    else:
+        tekst = (f"Naar verwachting hebben {aantal('n_onder_b_verwacht')} woningen een label "
+                 "onder B (C tot en met G). Ze naar label B brengen kost naar schatting "
+                 f"{bereik('investering_naar_b')}. De {aantal('n_onder_c_verwacht')} woningen "
+                 "onder label C (D tot en met G) naar label C brengen kost "
+                 f"{euro('investering_naar_c')}; PBL geeft voor de stappen naar C één bedrag, "
+                 "geen bandbreedte. " + efg)
+        if not is_missing(g.get("n_onder_b_verwacht_naoorlogs")):
+            tekst += (" Van de woningen onder B zijn er naar verwachting "
+                      f"{aantal('n_onder_b_verwacht_naoorlogs')} naoorlogs; die naar label B "
+                      f"brengen kost {bereik('investering_naar_b', '_naoorlogs')}.")
+    zonder = g.get("n_onder_b_zonder_kentallen")
+    if not is_missing(zonder) and float(zonder) >= 0.5:
+        tekst += (f" Voor naar verwachting {esc(fmt_aantal(zonder))} woningen onder B "
+                  "ontbreken kentallen (woningtype of bouwperiode onbekend); zij tellen niet "
+                  "mee in de bedragen.")
     methode = ("Kentallen: PBL Vesta MAIS kentallen 2024 (vast bedrag per woning plus een "
-               "bedrag per m², lage en hoge variant) naar woningtype en bouwperiode; het "
-               "huidige label is geregistreerd of geschat. Het is een bandbreedte voor "
-               "schilverbetering, geen offerte.")
+               "bedrag per m²) naar woningtype en bouwperiode; naar B een lage en een hoge "
+               "variant, naar C één bedrag. Waar het label niet geregistreerd is, is het "
+               "bedrag een verwachting over de kansen op elk label (en het aantal woningen "
+               "een verwacht aantal). Het is een raming voor schilverbetering, geen offerte.")
     sel = kb[kb["gemeentecode"].astype(str) == code].copy()
-    sel["_sort"] = as_numeric(sel, "kosten_b_max")
+    nieuw = "investering_naar_b_hoog" in sel.columns
+    sel["_sort"] = as_numeric(sel, "investering_naar_b_hoog" if nieuw else "kosten_b_max")
     sel = sel.sort_values(["_sort", "buurtcode"], ascending=[False, True], na_position="last")
-    t = html_table(sel.head(max_rijen),
-              ["buurtnaam", ("n_efg", "Woningen E/F/G", "aantal"),
-               ("kosten_b_min", "Naar B, min.", "euro_kort"),
-               ("kosten_b_max", "Naar B, max.", "euro_kort"),
-               ("kosten_b_min_per_woning", "Per woning, min.", "euro"),
-               ("kosten_b_max_per_woning", "Per woning, max.", "euro")],
+    kolommen = (["buurtnaam", ("n_onder_b_verwacht", "Woningen onder B", "getal0"),
+                 ("investering_naar_b_laag", "Naar B, laag", "euro_kort"),
+                 ("investering_naar_b_hoog", "Naar B, hoog", "euro_kort"),
+                 ("investering_naar_c", "Naar C", "euro_kort"),
+                 ("n_efg_verwacht", "Waarvan E/F/G", "getal0"),
+                 ("investering_efg_naar_b_laag", "E/F/G naar B, laag", "euro_kort"),
+                 ("investering_efg_naar_b_hoog", "E/F/G naar B, hoog", "euro_kort")] if nieuw
+                else ["buurtnaam", ("n_efg", "Woningen E/F/G", "aantal"),
+                      ("kosten_b_min", "E/F/G naar B, laag", "euro_kort"),
+                      ("kosten_b_max", "E/F/G naar B, hoog", "euro_kort")])
+    t = html_table(sel.head(max_rijen), kolommen,
                    caption=f"Buurten met de hoogste raming ({min(max_rijen, len(sel))} van "
                            f"{len(sel)})")
     return Html(f'<div class="wv-sectie">{html_paragraph(tekst)}'
@@ -548,7 +591,7 @@ def section_kosten(run: Run, code: str, *, max_rijen: int = 10) -> Html:
 
 
 def chart_kosten(run: Run, code: str) -> Html:
-    """Cost range per buurt."""
+    """Cost range per buurt (all dwellings below B; E/F/G only for older builds)."""
     from woonvoorraad.report.charts import plot_costs
 
     kb = run.read_table("kosten_buurt")

@@ -67,6 +67,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "opnamedatum": ("Opnamedatum", "Pand_opnamedatum"),
     "gebouwklasse": ("Gebouwklasse", "Pand_gebouwklasse"),
     "energieindex": ("EnergieIndex", "Pand_energieindex"),
+    "geldig_tot": ("GeldigTot", "Meting_geldig_tot"),
+    "berekeningstype": ("Berekeningstype", "Pand_berekeningstype"),
 }
 _REQUIRED = ("vbo_id", "energielabel", "registratiedatum")
 _MAX_PREAMBLE = 10
@@ -254,7 +256,9 @@ def read_ep_online(
     pandas.DataFrame
         One row per verblijfsobject: ``vbo_id``, ``energielabel`` (ordered categorical
         A+++++ … G), ``registratiedatum`` (datetime), plus ``gebouwklasse`` and
-        ``energieindex`` where the file has them. ``attrs`` holds the file name
+        ``energieindex``, ``geldig_tot`` (datetime, NaT when unreadable) and
+        ``berekeningstype`` (text, e.g. ``NTA 8800:2022 (basisopname woningbouw)``,
+        ``NEN 7120``, ``ISSO 82.3``) where the file has them. ``attrs`` holds the file name
         (``source``) and its number of rows with a unit id before the ``vbo_ids`` filter
         (``rows_with_id``), for :func:`woonvoorraad.stock.dwellings.check_label_match`.
 
@@ -401,6 +405,16 @@ def _clean(table: pd.DataFrame, path: Path, *, style: str) -> pd.DataFrame:
             logger.warning("%s: %d EnergieIndex value(s) are not numbers (e.g. %s); treated as "
                            "missing", path.name, int(bad.sum()),
                            ", ".join(repr(v) for v in raw[bad].unique()[:3]))
+    if "geldig_tot" in table.columns:
+        # a validity end lies in the future (labels hold ten years): no plausibility window
+        text = table["geldig_tot"].astype("string").str.strip()
+        table["geldig_tot"] = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+        iso = table["geldig_tot"].isna() & text.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False)
+        if iso.any():
+            table.loc[iso, "geldig_tot"] = pd.to_datetime(text[iso], format="%Y-%m-%d",
+                                                          errors="coerce")
+    if "berekeningstype" in table.columns:
+        table["berekeningstype"] = table["berekeningstype"].astype("string").str.strip()
     # latest registration per unit; ties broken by label order for determinism
     table = table.sort_values(["vbo_id", "registratiedatum", "energielabel"],
                               na_position="first", kind="mergesort")

@@ -79,6 +79,7 @@ from woonvoorraad.sources.eponline import LABEL_DTYPE
 from woonvoorraad.stock import indicators
 from woonvoorraad.stock.dwellings import (
     LABEL_BRON_DTYPE,
+    LABEL_METHODE_DTYPE,
     DwellingReport,
     PandStage,
     _arrow_strings,
@@ -91,6 +92,7 @@ from woonvoorraad.stock.dwellings import (
     unit_flags,
 )
 from woonvoorraad.stock.kentallen import PERIOD_DTYPE
+from woonvoorraad.stock.labels import P_COLUMNS
 from woonvoorraad.stock.woningtype import WONINGTYPE_DTYPE, neighbour_pairs, woningtype_from_panden
 
 logger = logging.getLogger(__name__)
@@ -363,7 +365,8 @@ def _dwellings_task(units: pd.DataFrame, tile_index: int, *, pand_row: np.ndarra
         stage = PandStage(existing=existing, dwelling=dwelling, pand_row=pand_row,
                           bouwjaar=bouwjaar, type_code=type_code, pand_ids=pand_ids,
                           report=report)
-        dwell, report = dwelling_stage(stage, units, buurten, labels=labels, config=cfg)
+        dwell, report = dwelling_stage(stage, units, buurten, labels=labels, config=cfg,
+                                       estimate=False)  # PBL defaults (manifest says so)
     counts = indicators.partial_counts(dwell, cfg)
     written: dict[str, dict[str, Any]] = {}
     if len(dwell):
@@ -753,7 +756,10 @@ def _empty_dwellings() -> pd.DataFrame:
         "eengezins": pd.Series([], dtype=bool), "oppervlakte": pd.Series([], dtype=float),
         "buurtcode": s, "wijkcode": s, "gemeentecode": s,
         "energielabel": pd.Series([], dtype=LABEL_DTYPE),
-        "label_bron": pd.Series([], dtype=LABEL_BRON_DTYPE)})
+        "label_bron": pd.Series([], dtype=LABEL_BRON_DTYPE),
+        **{c: pd.Series([], dtype=np.float32) for c in P_COLUMNS},
+        "label_geldig_tot": pd.Series([], dtype="datetime64[ms]"),
+        "label_berekeningstype": pd.Series([], dtype=LABEL_METHODE_DTYPE)})
 
 
 def read_parts(parts: dict[str, list[str]], *, geometry: bool = False) -> pd.DataFrame:

@@ -13,12 +13,17 @@ Rules, each stated once here and in the README:
   every pand holding at least one existing unit of any use.
 * **Buurt**: the buurt polygon that contains the unit's point (a point on a shared edge goes to
   the lowest buurtcode); units outside every buurt keep NA and are counted in the report.
-* **Energy label**: the latest registered EP-Online label; otherwise the PBL default label of
-  the dwelling's type and build period, with ``label_bron`` saying which.
+* **Energy label**: the latest registered EP-Online label (also when it has expired, and
+  whatever its calculation method; ``label_geldig_tot`` and ``label_berekeningstype`` say
+  which); otherwise the most likely class of the label model fitted on the build's registered
+  labels (:mod:`woonvoorraad.stock.labels`), or the PBL default label of the dwelling's type and
+  build period where the build falls back to it; ``label_bron`` says which and
+  ``p_label_A`` … ``p_label_G`` hold the class probabilities.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Sequence
@@ -52,7 +57,10 @@ NOT_EXISTING = (
     "Niet gerealiseerd verblijfsobject",
     "Verblijfsobject ten onrechte opgevoerd",
 )
-LABEL_BRON_DTYPE = pd.CategoricalDtype(["geregistreerd", "geschat"])
+LABEL_BRON_DTYPE = pd.CategoricalDtype(["geregistreerd", "model", "pbl"])
+#: Calculation method of a registered label: NTA 8800 (since 2021) or an older one
+#: (NEN 7120 energy index, ISSO 82.x), recorded only; both count as registered labels.
+LABEL_METHODE_DTYPE = pd.CategoricalDtype(["NTA 8800", "voor NTA 8800"])
 
 
 @dataclass
@@ -68,11 +76,16 @@ class DwellingReport:
     n_multi_pand: int = 0
     n_label_registered: int = 0
     n_label_estimated: int = 0
+    n_label_model: int = 0
     n_label_unknown: int = 0
+    n_label_verlopen: int = 0
+    #: The label model's :class:`woonvoorraad.stock.labels.LabelModelResult` (not in
+    #: :meth:`as_dict`: the manifest has its own ``label_model`` entry).
+    label_model: Any = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-dict form for the manifest."""
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "label_model"}
 
 
 def is_dwelling(vbo: pd.DataFrame, *, statuses: list[str] | tuple[str, ...]) -> pd.Series:
@@ -338,6 +351,9 @@ class PandStage:
         The pand ids (Arrow strings), for the ``pand_id`` column.
     report
         The counts so far.
+    footprint, perimeter
+        Per pand: footprint area (m²) and perimeter (m), features of the label model (None
+        when not known, as in the dask engine).
     """
 
     existing: np.ndarray
@@ -347,6 +363,8 @@ class PandStage:
     type_code: np.ndarray
     pand_ids: pa.Array
     report: DwellingReport
+    footprint: np.ndarray | None = None
+    perimeter: np.ndarray | None = None
 
 
 def unit_flags(vbo: pd.DataFrame, cfg: Config) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
@@ -460,7 +478,10 @@ def pand_stage(panden: gpd.GeoDataFrame, vbo: pd.DataFrame, *,
     type_code[linked_panden] = types.cat.codes.to_numpy()
     return PandStage(existing=existing, dwelling=dwelling, pand_row=pand_row,
                      bouwjaar=unit_bouwjaar, type_code=type_code,
-                     pand_ids=_arrow_strings(panden["pand_id"]), report=report)
+                     pand_ids=_arrow_strings(panden["pand_id"]), report=report,
+                     footprint=footprint.astype(np.float32),
+                     perimeter=shapely.length(np.asarray(panden.geometry.values)).astype(
+                         np.float32))
 
 
 def dwelling_stage(
@@ -471,6 +492,7 @@ def dwelling_stage(
     labels: pd.DataFrame | None = None,
     config: Config | None = None,
     crs: Any = None,
+    estimate: bool = True,
 ) -> tuple[gpd.GeoDataFrame, DwellingReport]:
     """The dwelling table from a :class:`PandStage`: buurt, label and the output columns.
 
@@ -489,6 +511,9 @@ def dwelling_stage(
         Effective configuration.
     crs
         CRS of ``x``/``y`` (default: that of ``vbo``, else EPSG:28992).
+    estimate
+        Fit and apply the label model (``[labels]``); False: PBL default labels (the dask
+        engine's tiles, which see part of the labels only).
 
     Returns
     -------
@@ -539,9 +564,26 @@ def dwelling_stage(
     for col in ("buurtcode", "wijkcode", "gemeentecode"):
         out[col] = _take_strings(_arrow_strings(buurten[col].astype(object)), b_row)
 
-    # energy labels: registered, else PBL default for type x period
-    reg_code = np.full(len(out), -1, dtype=np.int16)
-    has_reg = np.zeros(len(out), dtype=bool)
+    _assign_labels(out, labels, wt_codes=wt_codes, points=points, d_pand=d_pand,
+                   stage=stage, report=report, cfg=cfg, estimate=estimate)
+    report.n_dwellings = len(out)
+
+    gdf = gpd.GeoDataFrame(out, geometry=points, crs=crs)
+    _log_report(report)
+    return gdf, report
+
+
+def _assign_labels(out: pd.DataFrame, labels: pd.DataFrame | None, *, wt_codes: np.ndarray,
+                   points: np.ndarray, d_pand: np.ndarray, stage: PandStage,
+                   report: DwellingReport, cfg: Config, estimate: bool) -> None:
+    """The label columns of ``out`` (in place): registered, model or PBL default."""
+    from woonvoorraad.stock import labels as label_model
+
+    n = len(out)
+    reg_code = np.full(n, -1, dtype=np.int16)
+    has_reg = np.zeros(n, dtype=bool)
+    geldig = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    methode = np.full(n, -1, dtype=np.int8)
     if labels is not None and len(labels):
         lab = labels.drop_duplicates("vbo_id", keep="last")
         rows = _lookup(_arrow_strings(out["vbo_id"]), _arrow_strings(lab["vbo_id"]))
@@ -552,28 +594,72 @@ def dwelling_stage(
         safe = np.clip(rows, 0, None)
         has_reg = matched & lab_present[safe]
         reg_code = np.where(matched, lab_codes[safe], -1).astype(np.int16)
+        if "geldig_tot" in lab.columns and len(lab):
+            g = pd.to_datetime(lab["geldig_tot"]).to_numpy(dtype="datetime64[ns]")
+            geldig = np.where(has_reg, g[safe], np.datetime64("NaT"))
+        if "berekeningstype" in lab.columns and len(lab):
+            text = lab["berekeningstype"].astype("string")
+            code = np.where(text.str.contains("NTA 8800", regex=False).fillna(False), 0,
+                            np.where(text.fillna("").str.strip() != "", 1, -1)).astype(np.int8)
+            methode = np.where(has_reg, code[safe], -1).astype(np.int8)
     est_table, est_present = _label_tables(LABEL_DTYPE)
     per_code = out["bouwperiode"].cat.codes.to_numpy()
     known = (wt_codes >= 0) & (per_code >= 0)
-    est_code = np.full(len(out), -1, dtype=np.int16)
+    est_code = np.full(n, -1, dtype=np.int16)
     est_code[known] = est_table[wt_codes[known], per_code[known]]
-    has_est = np.zeros(len(out), dtype=bool)
+    has_est = np.zeros(n, dtype=bool)
     has_est[known] = est_present[wt_codes[known], per_code[known]]
-    out["energielabel"] = pd.Categorical.from_codes(np.where(has_reg, reg_code, est_code),
-                                                    dtype=LABEL_DTYPE)
-    bron = np.where(has_reg, 0, np.where(has_est, 1, -1))
-    out["label_bron"] = pd.Categorical.from_codes(bron, dtype=LABEL_BRON_DTYPE)
-    report.n_label_registered = int(has_reg.sum())
-    if labels is not None:
-        check_label_match(labels, n_registered=report.n_label_registered,
-                          n_dwellings=len(out))
-    report.n_label_estimated = int((bron == 1).sum())
-    report.n_label_unknown = int((bron == -1).sum())
-    report.n_dwellings = len(out)
+    est_code = np.where(has_est, est_code, -1).astype(np.int16)
+    reg_class = np.where(has_reg, label_model.class_from_codes(reg_code), -1)
+    pbl_class = label_model.class_from_codes(est_code)
+    label_code = np.where(has_reg, reg_code, est_code).astype(np.int16)
+    bron = np.where(has_reg, 0, np.where(has_est, 2, -1))
+    prob = label_model.one_hot(np.where(has_reg, reg_class, pbl_class))
 
-    gdf = gpd.GeoDataFrame(out, geometry=points, crs=crs)
-    _log_report(report)
-    return gdf, report
+    if estimate:
+        xy = np.full((n, 2), np.nan)
+        is_pt = np.array([p is not None for p in points], dtype=bool) if n else np.zeros(0, bool)
+        if is_pt.any():
+            geoms = points[is_pt]
+            xy[is_pt, 0], xy[is_pt, 1] = shapely.get_x(geoms), shapely.get_y(geoms)
+        has_pand = d_pand >= 0
+
+        def per_pand(values: np.ndarray | None) -> np.ndarray:
+            if values is None or not len(values):
+                return np.full(n, np.nan)
+            return np.where(has_pand, values[np.clip(d_pand, 0, None)], np.nan)
+
+        result = label_model.estimate_labels(
+            out, label_class=reg_class, pbl_class=pbl_class, x=xy[:, 0], y=xy[:, 1],
+            pand_oppervlak=per_pand(stage.footprint), pand_omtrek=per_pand(stage.perimeter),
+            config=cfg)
+        if result.probabilities is not None:
+            rows = np.flatnonzero(~has_reg)
+            prob[rows] = result.probabilities
+            best = result.probabilities.argmax(axis=1)
+            # class index 0 … 6 back to LABEL_DTYPE codes of A … G
+            label_code[rows] = best + LABEL_DTYPE.categories.get_loc("A")
+            bron[rows] = 1
+    else:
+        result = label_model.LabelModelResult(
+            "pbl", "label model not run here (engine dask: tiles see part of the labels "
+            "only); PBL default labels")
+    out["energielabel"] = pd.Categorical.from_codes(label_code, dtype=LABEL_DTYPE)
+    out["label_bron"] = pd.Categorical.from_codes(bron, dtype=LABEL_BRON_DTYPE)
+    for j, col in enumerate(label_model.P_COLUMNS):
+        out[col] = prob[:, j]
+    out["label_geldig_tot"] = geldig.astype("datetime64[ms]")  # as Parquet stores it
+    out["label_berekeningstype"] = pd.Categorical.from_codes(methode, dtype=LABEL_METHODE_DTYPE)
+    report.n_label_registered = int(has_reg.sum())
+    report.n_label_model = int((bron == 1).sum())
+    report.n_label_estimated = int(((bron == 1) | (bron == 2)).sum())
+    report.n_label_unknown = int((bron == -1).sum())
+    today = np.datetime64(dt.date.today(), "ns")
+    report.n_label_verlopen = int((has_reg & (geldig < today)).sum())
+    result.info.setdefault("n_verlopen", report.n_label_verlopen)
+    report.label_model = result
+    if labels is not None:
+        check_label_match(labels, n_registered=report.n_label_registered, n_dwellings=n)
 
 
 #: A label file that gives a registered label to fewer than this share of the dwellings is
@@ -623,5 +709,7 @@ def _log_report(r: DwellingReport) -> None:
     if r.n_outside_buurten:
         logger.warning("%d dwellings lie outside every buurt of the buurten input and are left "
                        "out of the buurt figures", r.n_outside_buurten)
-    logger.info("energy labels: %d registered, %d estimated (PBL default), %d unknown",
-                r.n_label_registered, r.n_label_estimated, r.n_label_unknown)
+    logger.info("energy labels: %d registered (%d expired, still used), %d estimated by the "
+                "label model, %d PBL default, %d unknown", r.n_label_registered,
+                r.n_label_verlopen, r.n_label_model, r.n_label_estimated - r.n_label_model,
+                r.n_label_unknown)

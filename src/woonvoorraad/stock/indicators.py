@@ -146,7 +146,13 @@ def partial_counts(dwellings: pd.DataFrame, config: Config | None = None) -> Par
             "n_label_geregistreerd": count(geregistreerd),
             "n_label_efg": count(efg),
             "n_label_efg_geregistreerd": count(efg & geregistreerd),
+            "n_label_geschat": count(np.asarray(dwellings["label_bron"].isin(["model", "pbl"]),
+                                                dtype=bool)[ok]),
+            "n_label_model": count(np.asarray(dwellings["label_bron"] == "model",
+                                              dtype=bool)[ok]),
         }
+    columns.update(_expected_counts(dwellings, ok, c, k,
+                                    dwellings["naoorlogs"].to_numpy(dtype=bool)[ok]))
     index = pd.Index(np.asarray(uniques, dtype=object), name="buurtcode")
     sums = pd.DataFrame(columns, index=index)
     has_opp = ~np.isnan(opp)
@@ -162,6 +168,61 @@ def partial_counts(dwellings: pd.DataFrame, config: Config | None = None) -> Par
                           "bouwjaar": hist["bouwjaar"].to_numpy(),
                           "n": hist["n"].to_numpy(dtype=np.int64)})
     return PartialCounts(sums=sums, fractions=fractions, years=years)
+
+
+#: Label classes of the probability columns (``p_label_A`` … ``p_label_G``).
+_CLASSES = ("A", "B", "C", "D", "E", "F", "G")
+
+
+def _expected_counts(dwellings: pd.DataFrame, ok: np.ndarray, c: np.ndarray, k: int,
+                     naoorlogs: np.ndarray) -> dict[str, np.ndarray]:
+    """Per buurt: expected count of each label class (sum of the class probabilities), of
+    E/F/G, and the variance sum ``Σ p(1-p)`` of E/F/G (Poisson-binomial), all and post-war.
+
+    Dwellings without probabilities (no registered label and no estimate) add nothing.
+    """
+    cols = [f"p_label_{x}" for x in _CLASSES]
+    if all(col in dwellings.columns for col in cols):
+        prob = np.column_stack([dwellings[col].to_numpy(dtype=np.float64)[ok] for col in cols])
+    else:  # an older dwelling table: one-hot on the label column
+        lab = dwellings["energielabel"].astype("string").str.replace(r"\+", "", regex=True)
+        prob = np.column_stack([(lab == x).fillna(False).to_numpy(dtype=float)[ok]
+                                for x in _CLASSES])
+    prob = np.nan_to_num(prob)
+    out = {f"n_label_{x}_verwacht": np.bincount(c, weights=prob[:, j], minlength=k)
+           for j, x in enumerate(_CLASSES)}
+    efg = prob[:, 4:].sum(axis=1)
+    var = efg * (1.0 - efg)
+    out["n_label_efg_verwacht"] = np.bincount(c, weights=efg, minlength=k)
+    out["_var_label_efg"] = np.bincount(c, weights=var, minlength=k)
+    out["n_label_efg_verwacht_naoorlogs"] = np.bincount(c[naoorlogs], weights=efg[naoorlogs],
+                                                        minlength=k)
+    out["_var_label_efg_naoorlogs"] = np.bincount(c[naoorlogs], weights=var[naoorlogs],
+                                                  minlength=k)
+    return out
+
+
+def expected_share_interval(expected: pd.Series | np.ndarray, variance: pd.Series | np.ndarray,
+                            n: pd.Series | np.ndarray, *, z: float = 1.6449
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """90 % interval of a share of dwellings whose label classes are independent draws.
+
+    The count is Poisson-binomial (mean Σp, variance Σp(1-p)); the interval is its normal
+    approximation ``(Σp ± z·√Σp(1-p)) / n``, clipped to [0, 1]. Registered labels have
+    p = 0 or 1 and add no variance. NaN where ``n`` is 0.
+
+    Examples
+    --------
+    >>> lo, hi = expected_share_interval([30.0], [9.0], [100])
+    >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
+    (0.251, 0.349)
+    """
+    e = np.asarray(expected, dtype=float)
+    sd = np.sqrt(np.clip(np.asarray(variance, dtype=float), 0, None))
+    nn = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nn = np.where(nn > 0, nn, np.nan)
+        return np.clip((e - z * sd) / nn, 0, 1), np.clip((e + z * sd) / nn, 0, 1)
 
 
 def _int_sums(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
@@ -225,6 +286,7 @@ def buurt_indicators(
     *,
     trends: pd.DataFrame | None = None,
     config: Config | None = None,
+    label_fout: float | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
     """Aggregate dwellings to buurten and join the CBS key figures.
 
@@ -238,6 +300,10 @@ def buurt_indicators(
         Optional per-buurt trends (:func:`woonvoorraad.sources.cbs.trends`), indexed by buurtcode.
     config
         Effective configuration.
+    label_fout
+        The label model's validated mean absolute error of a buurt's E/F/G share
+        (``manifest["label_model"]``); widens the 90 % intervals by the model's systematic
+        error (see :func:`expected_share_interval`). None: chance only.
 
     Returns
     -------
@@ -247,7 +313,7 @@ def buurt_indicators(
     """
     cfg = config or default_config()
     return buurt_indicators_from_counts(_counts(dwellings, cfg), buurten, trends=trends,
-                                        config=cfg)
+                                        config=cfg, label_fout=label_fout)
 
 
 def buurt_indicators_from_counts(
@@ -256,6 +322,7 @@ def buurt_indicators_from_counts(
     *,
     trends: pd.DataFrame | None = None,
     config: Config | None = None,
+    label_fout: float | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
     """:func:`buurt_indicators` from per-buurt counts (:func:`combine_counts`).
 
@@ -272,13 +339,16 @@ def buurt_indicators_from_counts(
     joined = counts.reindex(out["buurtcode"].astype(object))
     count_cols = [c for c in counts.columns if c.startswith("n_")]
     for col in count_cols:
-        out[col] = joined[col].fillna(0).astype("int64").to_numpy()
+        if col.endswith(("_verwacht", "_verwacht_naoorlogs")):
+            out[col] = joined[col].fillna(0.0).astype(float).to_numpy()
+        else:
+            out[col] = joined[col].fillna(0).astype("int64").to_numpy()
     n = out["n_woningen"].where(out["n_woningen"] > 0)
     eg_col = f"n_eengezins_voor_{per['eengezins_voor']}"
     out["aandeel_naoorlogs"] = out["n_naoorlogs"] / n
     out[f"aandeel_eengezins_voor_{per['eengezins_voor']}"] = out[eg_col] / n
     out["label_dekking"] = out["n_label_geregistreerd"] / n
-    out["aandeel_label_efg"] = out["n_label_efg"] / n
+    _label_shares(out, joined, n, label_fout)
     out["aandeel_label_efg_geregistreerd"] = out["n_label_efg_geregistreerd"] / out[
         "n_label_geregistreerd"].where(out["n_label_geregistreerd"] > 0)
     out["mediaan_bouwjaar"] = joined["mediaan_bouwjaar"].to_numpy()
@@ -310,6 +380,44 @@ def buurt_indicators_from_counts(
     rest = [c for c in out.columns if c not in front and c != "geometry"]
     ordered = out[[*front, *rest, *(["geometry"] if "geometry" in out.columns else [])]]
     return gpd.GeoDataFrame(ordered, geometry="geometry", crs=buurten.crs), missing
+
+
+def _label_shares(out: pd.DataFrame, joined: pd.DataFrame, n: pd.Series,
+                  label_fout: float | None = None) -> None:
+    """The expected label figures of a buurt (see ``docs/schema.md``), in place.
+
+    The interval's variance is the chance part ``Σp(1-p)`` plus, with ``label_fout`` (the
+    model's validated per-buurt E/F/G error, a mean absolute error), a systematic part
+    ``(√(π/2) · label_fout · n_model)²``: the model's error is shared by a buurt's estimated
+    dwellings, so it grows with their number, not its root (normal errors: sd = √(π/2) · MAE).
+    """
+    if "n_label_efg_verwacht" not in out.columns:  # counts of an older version
+        out["aandeel_label_efg"] = out["n_label_efg"] / n
+        return
+    out["n_label_d_verwacht"] = out["n_label_D_verwacht"]
+    out["n_onder_b_verwacht"] = out[[f"n_label_{x}_verwacht" for x in "CDEFG"]].sum(axis=1)
+    out["n_onder_c_verwacht"] = out[[f"n_label_{x}_verwacht" for x in "DEFG"]].sum(axis=1)
+    out["aandeel_label_efg_verwacht"] = out["n_label_efg_verwacht"] / n
+    # the expected share; the count of most-likely labels E/F/G stays in n_label_efg
+    out["aandeel_label_efg"] = out["aandeel_label_efg_verwacht"]
+    sys_sd = np.sqrt(np.pi / 2) * float(label_fout or 0.0)
+    n_model = (joined["n_label_model"].fillna(0).to_numpy(dtype=float)
+               if "n_label_model" in joined.columns else np.zeros(len(out)))
+    out["aandeel_label_efg_p05"], out["aandeel_label_efg_p95"] = expected_share_interval(
+        out["n_label_efg_verwacht"],
+        joined["_var_label_efg"].fillna(0).to_numpy() + (sys_sd * n_model) ** 2, n)
+    n_no = out["n_naoorlogs"].where(out["n_naoorlogs"] > 0)
+    # the post-war dwellings' share of the buurt's model estimates (their count is not kept)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_model_no = np.nan_to_num(n_model * (out["n_naoorlogs"] / n).to_numpy(dtype=float))
+    out["aandeel_label_efg_verwacht_naoorlogs"] = out["n_label_efg_verwacht_naoorlogs"] / n_no
+    (out["aandeel_label_efg_naoorlogs_p05"],
+     out["aandeel_label_efg_naoorlogs_p95"]) = expected_share_interval(
+        out["n_label_efg_verwacht_naoorlogs"],
+        joined["_var_label_efg_naoorlogs"].fillna(0).to_numpy() + (sys_sd * n_model_no) ** 2,
+        n_no)
+    if "n_label_geschat" in out.columns:
+        out["aandeel_label_geschat"] = out["n_label_geschat"] / n
 
 
 def _missing_report(out: pd.DataFrame, *, trends_given: bool) -> dict[str, str]:
