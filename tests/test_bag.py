@@ -28,7 +28,7 @@ def test_bag_light_layout(tiny_bag_light: Path) -> None:
     assert len(panden) == 10
     assert len(vbo) == 15
     assert list(vbo.columns) == ["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status",
-                                 "geometry"]
+                                 "woonplaats", "geometry"]
     assert panden["bouwjaar"].dtype == "Int16"
     assert vbo.crs.to_epsg() == 28992
     multi = vbo.loc[vbo["vbo_id"] == "0000010000000001", "pand_ids"].item()

@@ -170,7 +170,8 @@ def test_all_files_written_and_nothing_else(demo: dict[str, Path]) -> None:
     root = demo["readme"].parent
     written = {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
     # the inputs, and the synthetic truth of every dwelling's label (for validation only)
-    assert written == {p.relative_to(root) for p in demo.values()} | {Path(region.TRUTH_FILE)}
+    assert written == {p.relative_to(root) for p in demo.values()} | {
+        Path(region.TRUTH_FILE), Path(region.TRUTH_DWELLINGS_FILE)}
     readme = demo["readme"].read_text(encoding="utf-8")
     assert "SYNTHETIC" in readme
     assert str(DEMO_SEED) in readme

@@ -21,6 +21,12 @@ DORPEN = (
     "Duiverwolde", "Kraanloo", "Esmerhorst", "Plaggenveen", "Schuttelo", "Bremerdiep",
     "Harmsveen", "Koppelwolde", "Barsloo", "Wijnerveld", "Lammerdiep", "Ossewolde",
 )  # fmt: skip
+#: Hamlets (gehuchten): woonplaatsen of their own inside a village's rural buurt, as CBS
+#: buurten like "Verspreide huizen Sleen" hold addresses in Sleen and in a hamlet like Diphoorn.
+GEHUCHTEN = (
+    "Brunsloo", "Kibbelhorst", "Amsveld", "Tiendeveen", "Lutterhoek", "Zwinderhorst",
+    "Padhuizen", "Ekkelveld", "Holtebroek", "Geesterhoek", "Wezeloo", "Noordeinde",
+)  # fmt: skip
 PC4_BASE = (7741, 7781, 7821, 7861, 9431, 9471)  # one block of postcodes per gemeente
 DIRECTIONS = ("Oost", "Noordoost", "Noord", "Noordwest", "West", "Zuidwest", "Zuid", "Zuidoost")
 OUTER_WIJKEN = ("De Velden", "Het Holt", "Esakkers", "De Maten", "Hooilanden", "Het Broek")

@@ -43,6 +43,8 @@ from woonvoorraad import __version__, layout
 from woonvoorraad._io import atomic_path, write_text_atomic
 from woonvoorraad.demo.buildings import StructureBuilder, place_in_world
 from woonvoorraad.demo.geography import lay_out_buurten
+from woonvoorraad.demo.hamlets import assign_hamlets
+from woonvoorraad.demo.households import make_true_dwellings
 from woonvoorraad.demo.identifiers import assign_addresses, assign_ids
 from woonvoorraad.demo.labels import make_ep_online_rows, make_true_labels, write_ep_online
 from woonvoorraad.demo.plots import plan_plots
@@ -116,6 +118,28 @@ def read_true_labels(folder: str | Path) -> pd.DataFrame:
     return pd.read_parquet(Path(folder) / TRUTH_FILE)
 
 
+#: File beside the demo inputs with every dwelling's owner, WOZ, household and income
+#: (synthetic truth for validating the target-group estimate; not an input of the build).
+TRUTH_DWELLINGS_FILE = "waarheid_woningen.parquet"
+#: The WOZ of :data:`TRUTH_DWELLINGS_FILE` is that behind ``gemiddelde_woningwaarde`` of the
+#: demo's wijk- en buurtkaart of this (its latest) year.
+TRUTH_WOZ_JAAR = 2023
+
+
+def read_true_dwellings(folder: str | Path) -> pd.DataFrame:
+    """The demo's true owner, WOZ, household and income of every dwelling of the stock
+    (:func:`~woonvoorraad.demo.households.make_true_dwellings`) from a folder written by
+    :func:`make_demo`: SYNTHETIC truth, for validation only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``vbo_id``, ``eigendom``, ``woz`` (€, CBS year :data:`TRUTH_WOZ_JAAR`), ``bewoond``,
+        ``huishoudgrootte``, ``inkomen_huishouden`` (gross € a year).
+    """
+    return pd.read_parquet(Path(folder) / TRUTH_DWELLINGS_FILE)
+
+
 def make_demo(
     out_dir: str | Path | None = None,
     *,
@@ -163,7 +187,9 @@ def make_demo(
         raise ValueError(f"scale must be in (0, 1], got {scale!r}")
     paths = demo_paths(out_dir)
     truth = paths["readme"].parent / TRUTH_FILE
-    if not overwrite and truth.is_file() and all(path.is_file() for path in paths.values()):
+    truth_dwellings = paths["readme"].parent / TRUTH_DWELLINGS_FILE
+    if not overwrite and truth.is_file() and truth_dwellings.is_file() and all(
+            path.is_file() for path in paths.values()):
         logger.info(
             "demo data already present in %s; reusing it (pass overwrite=True to regenerate; "
             "the README there records the seed and scale it was made with)",
@@ -178,6 +204,8 @@ def make_demo(
     write_ep_online(paths["labels"], demo.labels, demo.mutatievolgnummer)
     with atomic_path(truth) as tmp:
         demo.truth.to_parquet(tmp, index=False)
+    with atomic_path(truth_dwellings) as tmp:
+        demo.true_dwellings.to_parquet(tmp, index=False)
     write_text_atomic(paths["readme"], _make_readme(demo, seed=seed, scale=scale))
     logger.info(
         "wrote synthetic demo region to %s in %.1f s: %s",
@@ -203,13 +231,15 @@ class _Demo:
     labels: pd.DataFrame
     mutatievolgnummer: int
     truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    true_dwellings: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, int | float] = field(default_factory=dict)
 
 
 def _build(*, seed: int, scale: float) -> _Demo:
     """Make the whole region in memory; deterministic for a given seed and scale."""
-    layout_rng, plot_rng, build_rng, trait_rng, cbs_rng, label_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
+    # streams 7 and 8 were added later; spawning more children leaves the first six the same
+    layout_rng, plot_rng, build_rng, trait_rng, cbs_rng, label_rng, hamlet_rng, household_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)
     )
     buurten = lay_out_buurten(layout_rng, scale)
     plots = plan_plots(plot_rng, buurten)
@@ -217,6 +247,7 @@ def _build(*, seed: int, scale: float) -> _Demo:
     panden, units = place_in_world(panden, units, plots)
     panden, units = assign_ids(build_rng, panden, units, plots, buurten)
     units = assign_addresses(build_rng, units, plots, buurten)
+    units = assign_hamlets(hamlet_rng, units, buurten)
     dwellings = draw_dwelling_traits(trait_rng, units, panden, buurten)
     shapes = dissolve_levels(buurten)
     cbs = {
@@ -235,6 +266,7 @@ def _build(*, seed: int, scale: float) -> _Demo:
         "aandeel_naoorlogs": round(
             float(dwellings.loc[dwellings["in_stock"], "bouwjaar"].between(1945, 1974).mean()), 3
         ),
+        "woonplaatsen": int(units["woonplaats_naam"].nunique()),
         "label_dekking": round(
             float(
                 dwellings.loc[dwellings["in_stock"], "vbo_id"]
@@ -251,6 +283,7 @@ def _build(*, seed: int, scale: float) -> _Demo:
         labels=labels,
         mutatievolgnummer=int(label_rng.integers(8_000_000, 9_000_000)),
         truth=make_true_labels(dwellings),
+        true_dwellings=make_true_dwellings(household_rng, dwellings),
         summary=summary,
     )
 
@@ -364,7 +397,9 @@ farms. Buurten are filled with terraces, semi-detached and detached houses,
 walk-up and high-rise flats, shops with flats above, public buildings, garage boxes, business
 halls and farms. Ownership, WOZ value, energy use, households and labels are drawn per
 dwelling from its type, age and location; the CBS figures are their sums, rounded and
-suppressed as CBS does.
+suppressed as CBS does. Every address has a BAG woonplaats (`woonplaats_naam`): the town or
+village, also for the farms of its rural buurt "Verspreide huizen <dorp>"; some of those buurten
+also hold a hamlet (gehucht) with a woonplaats of its own, so a buurt can span two woonplaatsen.
 
 ## Files (real layouts)
 
@@ -374,6 +409,11 @@ suppressed as CBS does.
   buurtkaart, layers `gemeenten`, `wijken`, `buurten`; -99997 = secret, -99995 = published
   later.
 * `ep-online/v20231101_v5_csv.zip`: EP-Online bulk download, v5 CSV with two preamble lines.
+* `{TRUTH_FILE}` and `{TRUTH_DWELLINGS_FILE}`: SYNTHETIC truth for validation only, not inputs:
+  the true energy label of every dwelling, and per dwelling of the stock its owner
+  (`eigendom`), WOZ value (`woz`, € of the {TRUTH_WOZ_JAAR} CBS figures), whether it is
+  occupied (`bewoond`), household size (`huishoudgrootte`) and gross household income
+  (`inkomen_huishouden`, € a year; per buurt it gives the CBS income per inwoner).
 
 ## Contents
 

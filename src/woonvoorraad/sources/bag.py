@@ -44,6 +44,7 @@ import shapely
 
 from woonvoorraad import _validate
 from woonvoorraad.errors import InputError
+from woonvoorraad.sources import _bag_woonplaats
 from woonvoorraad.sources._bag_arrow import (
     BBox,
     covers,
@@ -87,6 +88,7 @@ _COLUMNS: dict[str, dict[str, dict[str, str]]] = {
             "gebruiksdoel": "gebruiksdoel",
             "oppervlakte": "oppervlakte",
             "status": "status",
+            "woonplaats": _bag_woonplaats.NAAM_FIELD,
         },
     },
     "lvbag": {
@@ -101,6 +103,7 @@ _COLUMNS: dict[str, dict[str, dict[str, str]]] = {
             "gebruiksdoel": "gebruiksdoel",
             "oppervlakte": "oppervlakte",
             "status": "status",
+            "woonplaats": _bag_woonplaats.HOOFDADRES_FIELD,  # resolved through the addresses
         },
     },
     "ogc": {
@@ -116,11 +119,12 @@ _COLUMNS: dict[str, dict[str, dict[str, str]]] = {
             "gebruiksdoel": "gebruiksdoel",
             "oppervlakte": "oppervlakte",
             "status": "status",
+            "woonplaats": _bag_woonplaats.NAAM_FIELD,
         },
     },
 }
 
-_OPTIONAL = {"oppervlakte"}
+_OPTIONAL = {"oppervlakte", "woonplaats"}
 
 
 def detect_layout(path: str | Path) -> Layout:
@@ -185,6 +189,11 @@ def _prepare_layer(path: Path, layer: str, layout: Layout, *, what: str
     fields = list(info["fields"])
     if layout == "bag-light" and layer == VBO_LAYER and "pand_identificatie" not in fields:
         mapping["pand_ids"] = "pandidentificatie"  # PDOK WFS spelling
+    if layer == VBO_LAYER:
+        bron = _bag_woonplaats.plan(path, layout, fields)
+        _bag_woonplaats.warn_if_unavailable(bron, path)
+        if bron.bron_kolom is None:  # read no address column when the chain is broken
+            mapping.pop("woonplaats", None)
     required = [src for canon, src in mapping.items() if canon not in _OPTIONAL]
     _validate.require_columns(fields, required, path=path, layer=layer)
     history = [c for c in ("eindgeldigheid", "voorkomenidentificatie") if c in fields]
@@ -458,11 +467,12 @@ def read_verblijfsobjecten(
         mapping, columns, info = _prepare_layer(p, VBO_LAYER, layout,
                                                 what="BAG verblijfsobjecten")
         table, geom_col = read_units(p, VBO_LAYER, columns, info, bbox=bbox, mask=mask)
-        return _vbo_from_arrow(table, geom_col, p, layout, mapping)
+        return _vbo_from_arrow(table, geom_col, p, layout, mapping, woonplaats_cache=False)
 
 
 def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
-                    mapping: dict[str, str], *, points: bool = True) -> pd.DataFrame:
+                    mapping: dict[str, str], *, points: bool = True,
+                    woonplaats_cache: bool = True) -> pd.DataFrame:
     """Canonical units from an Arrow table; ``points=False``: ``x``/``y`` instead of points.
 
     Without history rows, ids are normalised and units listed once per pand are merged in
@@ -470,8 +480,11 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
     unit keeps the place of its first row. ``gebruiksdoel`` and ``status`` are normalised
     (:func:`normalise_gebruiksdoel`, :func:`normalise_status`), units stored as another
     geometry than a point get a point inside it, and units far outside the Netherlands are
-    named in a warning (:func:`check_unit_locations`).
+    named in a warning (:func:`check_unit_locations`). The ``woonplaats`` comes from
+    :mod:`~woonvoorraad.sources._bag_woonplaats` (``woonplaats_cache``: keep the address lookup
+    for the next tile); where it comes from is in ``attrs["woonplaats"]``.
     """
+    table, bron = _bag_woonplaats.prepare(table, p, layout, mapping, cache=woonplaats_cache)
     row_mask = None
     merged_in_arrow = layout != "ogc" and not (
         {"eindgeldigheid", "voorkomenidentificatie"} & set(table.column_names))
@@ -502,6 +515,7 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
         gdf = _merge_multi_pand_rows(gdf, dup)
     gdf["status"] = normalise_status(gdf["status"], path=p, layer=VBO_LAYER,
                                    column=mapping["status"])
+    gdf["woonplaats"], bron = _bag_woonplaats.finish(gdf, bron)
     if points:
         geoms = np.asarray(gdf.geometry.values)
         warn_not_points(shapely.get_type_id(geoms), gdf["vbo_id"], p, layer=VBO_LAYER)
@@ -513,7 +527,8 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
             fixed[bad] = None
             gdf["geometry"] = gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs)
         gdf["gebruiksdoel"] = gdf["gebruiksdoel"].astype("str")
-        out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "geometry"]]
+        out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "woonplaats",
+                   "geometry"]]
     else:
         if _GEOM_TYPE in gdf.columns:
             warn_not_points(gdf[_GEOM_TYPE].to_numpy(), gdf["vbo_id"], p, layer=VBO_LAYER)
@@ -521,9 +536,27 @@ def _vbo_from_arrow(table: pa.Table, geom_col: str, p: Path, layout: Layout,
         bad = check_unit_locations(xy, gdf["vbo_id"], p, layer=VBO_LAYER)
         if bad.any():
             gdf.loc[bad, ["x", "y"]] = np.nan
-        out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "x", "y"]]
+        out = gdf[["vbo_id", "pand_ids", "gebruiksdoel", "oppervlakte", "status", "woonplaats",
+                   "x", "y"]]
     logger.info("read %d verblijfsobjecten from %s (%s layout)", len(out), p.name, layout)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["woonplaats"] = bron.as_dict()
+    return out
+
+
+def woonplaats_bron(path: str | Path, *, layout: Layout | None = None
+                    ) -> _bag_woonplaats.WoonplaatsBron:
+    """Whether a BAG GeoPackage gives each unit's woonplaats, and if not, what it lacks
+    (:class:`~woonvoorraad.sources._bag_woonplaats.WoonplaatsBron`, without counts).
+
+    The readers put the same, with counts, in ``units.attrs["woonplaats"]``; this is for a
+    caller that reads no units itself (the dask engine's client). Logs nothing.
+    """
+    p = _validate.check_file(path)
+    with _validate.gdal_errors(p, layer=VBO_LAYER):
+        layout = layout or detect_layout(p)
+        fields = _validate.layer_info(p, VBO_LAYER, what="BAG verblijfsobjecten")["fields"]
+        return _bag_woonplaats.plan(p, layout, fields)
 
 
 #: Temporary column of :func:`_frame` (``geometry=False``): geometry type of each row, set
@@ -711,7 +744,8 @@ def _read_bag_layers(p: Path, *, bbox: BBox | None, mask: Any, bouwjaar_range: t
     if panden_of_units_only and layout != "ogc":
         # units first; then only the panden they refer to are kept, batch by batch
         v_table, v_geom = read_units(p, VBO_LAYER, v_cols, v_info, bbox=bbox, mask=mask)
-        vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map, points=points)
+        vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map, points=points,
+                              woonplaats_cache=False)
         del v_table
         release_memory()
         parts = pc.split_pattern(pc.fill_null(pa.array(vbo["pand_ids"].astype("str").array),
@@ -733,7 +767,8 @@ def _read_bag_layers(p: Path, *, bbox: BBox | None, mask: Any, bouwjaar_range: t
             v_table, v_geom = f_vbo.result()
             p_table, p_geom = f_pand.result()
             del f_vbo, f_pand  # a finished future keeps its result (the tables) alive
-        vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map, points=points)
+        vbo = _vbo_from_arrow(v_table, v_geom, p, layout, v_map, points=points,
+                              woonplaats_cache=False)
         del v_table
         tables = [p_table]
         del p_table  # _panden_from_arrow drops the last reference as soon as it can

@@ -71,7 +71,8 @@ VBO_DROP_STATUSES = frozenset({"Verblijfsobject ingetrokken", "Niet gerealiseerd
 PAND_COLUMNS = ("identificatie", "bouwjaar", "status", "gebruiksdoel", "aantal_verblijfsobjecten")
 
 
-VBO_COLUMNS = ("identificatie", "pand_identificatie", "gebruiksdoel", "oppervlakte", "status")
+VBO_COLUMNS = ("identificatie", "pand_identificatie", "gebruiksdoel", "oppervlakte", "status",
+               "woonplaats_naam", "woonplaats_identificatie")  # BAG woonplaats (villages)
 
 
 def build_cbs_url(year: int) -> str:
@@ -204,6 +205,12 @@ def _text_list(value: Any) -> str | None:
         return ",".join(str(v) for v in value) or None
     text = str(value).strip()
     return text or None
+
+
+def _woonplaats_id(value: Any) -> str | None:
+    """A woonplaats code as its 4 digits (an integer loses the leading zero)."""
+    text = _text_list(value)
+    return text.zfill(4) if text is not None and text.isdigit() else text
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -398,6 +405,8 @@ def download_bag(ctx: FetchJob, boundary: Any) -> tuple[gpd.GeoDataFrame, gpd.Ge
                 "gebruiksdoel": _text_list(props.get("gebruiksdoel")),
                 "oppervlakte": _int_or_none(props.get("oppervlakte")),
                 "status": props.get("status"),
+                "woonplaats_naam": _text_list(props.get("woonplaats_naam")),
+                "woonplaats_identificatie": _woonplaats_id(props.get("woonplaats_identificatie")),
             })
             geoms.append(geom)
     if n_pand_nogeom or n_vbo_nogeom:
@@ -463,8 +472,7 @@ def _read_bag_file(ctx: FetchJob, path: Path, boundary: Any) -> tuple[gpd.GeoDat
     logger.info("%s: reading %s by the gemeente's boundary", ctx.gemeente, path)
     vbo = pyogrio.read_dataframe(
         path, layer="verblijfsobject", mask=boundary,
-        columns=[c for c in ("identificatie", link, "gebruiksdoel", "oppervlakte", "status")
-                 if c in vbo_fields])
+        columns=[c for c in ("identificatie", link, *VBO_COLUMNS[2:]) if c in vbo_fields])
     vbo = vbo.rename(columns={link: "pand_identificatie"})
     n_vbo = len(vbo)
     vbo = vbo.loc[~vbo["status"].isin(VBO_DROP_STATUSES)]
