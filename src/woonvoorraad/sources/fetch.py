@@ -7,12 +7,14 @@
     cbs/GM0114/wijkenbuurten_2024.gpkg       CBS wijk- en buurtkaart (buurten, wijken, gemeenten)
     cbs/GM0114/kerncijfers.parquet           CBS Kerncijfers wijken en buurten, 2019-2024
     cbs/GM0114/prognose.parquet              PBL/CBS regional forecast for the gemeente
+    cbs/GM0114/inkomen.parquet               CBS income by tenure (gemeente, provincie, NL)
     ep-online/GM0114/labels.csv              EP-Online registered labels (needs an API key)
     manifests/GM0114/fetch-manifest.json     sources, URLs, times, sizes, SHA-256, licences
 
 This module orchestrates: it resolves the gemeenten, runs the steps of each source
 (:mod:`~woonvoorraad.sources.pdok` for the BAG and the wijken en buurten,
 :mod:`~woonvoorraad.sources.odata` for the Kerncijfers and the forecast,
+:mod:`~woonvoorraad.sources.inkomen` for the income of owners and all households,
 :mod:`~woonvoorraad.sources.eponline_api` for the energy labels), writes the fetch manifest and
 finds the fetched inputs again for the build (:func:`find_fetched_inputs`,
 :func:`build_inputs_for`).
@@ -48,6 +50,7 @@ from woonvoorraad.sources import _cache, _redact
 from woonvoorraad.sources._fetchjob import LICENCES, FetchJob, describe_output
 from woonvoorraad.sources.eponline_api import fetch_labels
 from woonvoorraad.sources.gemeenten import Gemeente, gemeenten_from_queries, normalise_code
+from woonvoorraad.sources.inkomen import INKOMEN_FILE, INKOMEN_TABLES, fetch_inkomen
 from woonvoorraad.sources.odata import FIRST_TREND_YEAR, fetch_forecast, fetch_kerncijfers
 from woonvoorraad.sources.pdok import (
     build_cbs_url,
@@ -181,7 +184,7 @@ def _is_error(record: Mapping[str, Any]) -> bool:
 #: and the SQLite side files GDAL makes beside them (``-journal``, ``-wal``, ``-shm``).
 _STALE_PART = re.compile(
     r"^\.(?P<name>bag\.gpkg|wijkenbuurten_\d{4}\.gpkg|kerncijfers\.parquet|prognose\.parquet"
-    r"|labels\.csv|fetch-manifest\.json)\.[a-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?"
+    r"|inkomen\.parquet|labels\.csv|fetch-manifest\.json)\.[a-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?"
     r"(-journal|-wal|-shm)?$")
 
 
@@ -236,7 +239,10 @@ def _fetch_locked(gem: Gemeente, *, year: int, root: Path, bag_file: Path | None
     key = (os.environ.get(settings.ep_online_api_key_env) or "").strip()
     parameters = {"year": year, "bag_file": str(bag_file) if bag_file else None,
                   "ep_online_key": bool(key), "ep_online_key_id": _key_id(key),
-                  "first_trend_year": FIRST_TREND_YEAR}
+                  "first_trend_year": FIRST_TREND_YEAR,
+                  # a fetch made before the income table existed is not current: the next
+                  # plain fetch adds inkomen.parquet (the rest comes from the cache)
+                  "inkomen_tables": [t for t, _ in INKOMEN_TABLES]}
     current, retry = _read_manifest_state(manifest_path, root, parameters)
     if not refresh and current:
         logger.info("%s: already fetched with these parameters (%s); nothing to do "
@@ -256,6 +262,7 @@ def _fetch_locked(gem: Gemeente, *, year: int, root: Path, bag_file: Path | None
         kc_path, kc_table, kc_info = fetch_kerncijfers(ctx)
         changes = find_buurt_code_changes(ctx, kc_table)
         forecast_path, forecast_info = fetch_forecast(ctx)
+        inkomen_path, _, inkomen_info = fetch_inkomen(ctx)
         labels_path, labels_info = fetch_labels(ctx, vbo_ids)
     outputs = [
         describe_output(buurten_path, root, source="cbs", layers=boundary_info),
@@ -266,6 +273,8 @@ def _fetch_locked(gem: Gemeente, *, year: int, root: Path, bag_file: Path | None
         outputs.append(describe_output(kc_path, root, source="cbs"))
     if forecast_path is not None:
         outputs.append(describe_output(forecast_path, root, source="forecast"))
+    if inkomen_path is not None:
+        outputs.append(describe_output(inkomen_path, root, source="cbs"))
     if labels_path is not None:
         outputs.append(describe_output(labels_path, root, source="ep-online"))
     if bag_file is not None:
@@ -286,6 +295,8 @@ def _fetch_locked(gem: Gemeente, *, year: int, root: Path, bag_file: Path | None
             "kerncijfers": {**kc_info, "licence": "cbs",
                             "base_url": _redact.redact_url(settings.cbs_odata_feed_url)},
             "prognose": {**forecast_info, "licence": "forecast"},
+            "inkomen": {**inkomen_info, "licence": "cbs",
+                        "base_url": _redact.redact_url(settings.cbs_odata_feed_url)},
             "ep_online": {**labels_info, "licence": "ep-online"},
         },
         "buurt_code_changes": changes,
@@ -407,7 +418,8 @@ def find_fetched_inputs(gemeentecode: str, *, data_dir: str | Path | None = None
     -------
     dict
         ``{"bag": Path, "buurten": Path, "cbs": list[Path], "labels": Path | None,
-        "forecast": Path | None, "gemeentecode": "GM0114"}``.
+        "forecast": Path | None, "inkomen": Path | None, "gemeentecode": "GM0114"}``;
+        ``inkomen`` is read with :func:`woonvoorraad.sources.inkomen.read_inkomen`.
 
     Raises
     ------
@@ -436,12 +448,14 @@ def find_fetched_inputs(gemeentecode: str, *, data_dir: str | Path | None = None
     kc = cbs_dir / "kerncijfers.parquet"
     labels = raw / "ep-online" / code / "labels.csv"
     forecast = cbs_dir / "prognose.parquet"
+    inkomen = cbs_dir / INKOMEN_FILE
     return {
         "bag": bag,
         "buurten": buurten,
         "cbs": [kc] if kc.is_file() else [],
         "labels": labels if labels.is_file() else None,
         "forecast": forecast if forecast.is_file() else None,
+        "inkomen": inkomen if inkomen.is_file() else None,
         "gemeentecode": code,
     }
 
