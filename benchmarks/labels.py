@@ -59,9 +59,11 @@ def make_input(n: int, *, seed: int = 7) -> dict[str, Any]:
         "bouwjaar": pd.array(p_year, dtype="Int16"),
         "woningtype": pd.Categorical.from_codes(wt, categories=[f"t{i}" for i in range(6)]),
         "oppervlakte": rng.uniform(40, 160, n).round(),
-        "pand_id": pand.astype(str),
-        "buurtcode": ("BU" + pd.Series(buurt).astype(str)).to_numpy(),
-        "gemeentecode": ("GM" + pd.Series(buurt // 40).astype(str)).to_numpy(),
+        # Arrow-backed strings, as the build's dwelling table has them
+        "pand_id": pd.array(pand.astype(str), dtype="string[pyarrow]"),
+        "buurtcode": pd.array("BU" + pd.Series(buurt).astype(str), dtype="string[pyarrow]"),
+        "gemeentecode": pd.array("GM" + pd.Series(buurt // 40).astype(str),
+                                 dtype="string[pyarrow]"),
     })
     pbl = np.searchsorted(bounds, np.interp(p_year, [1900, 1945, 1975, 1992, 2010, 2023],
                                             [380, 350, 280, 200, 120, 40]))

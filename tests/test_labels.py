@@ -12,10 +12,12 @@ import pytest
 from woonvoorraad.config import default_config, load_config
 from woonvoorraad.demo import make_demo
 from woonvoorraad.demo.region import read_true_labels
+from woonvoorraad.demo.validation import check_labels
 from woonvoorraad.pipeline import BuildResult, build
 from woonvoorraad.sources.eponline import read_ep_online
 from woonvoorraad.stock import labels
 from woonvoorraad.stock._label_features import FEATURES, compute_label_features
+from woonvoorraad.stock.dwellings import _registration_year
 
 SCALE = 0.2
 P_COLS = list(labels.P_COLUMNS)
@@ -191,3 +193,44 @@ def test_real_sample_without_labels_builds(realdata: Path, tmp_path: Path) -> No
     assert (tmp_path / "o" / "label_model.csv").is_file()
     np.testing.assert_allclose(result.dwellings[P_COLS].sum(axis=1), 1.0)
     assert result.buurten["aandeel_label_geschat"].eq(1.0).all()
+
+
+def test_demo_truth_check(demo: dict[str, Path], built: dict[str, BuildResult]) -> None:
+    """The figures the demo records in manifest["waarheid"]: the unlabelled dwellings' E/F/G
+    shares, the interval's coverage and the registered labels' own staleness."""
+    check = check_labels(built["hgb"].dwellings, built["hgb"].buurten,
+                         read_true_labels(demo["readme"].parent))
+    assert check["n_zonder_waarheid"] == 0 and check["onbekend_buurten"] >= 10
+    assert abs(check["onbekend_bias_buurt_efg"]) < 0.04
+    assert check["onbekend_mae_buurt_efg"] < 0.07
+    # the interval describes registered labels as registered and estimated ones as drawn
+    assert check["dekking_90_beschreven"] >= 0.75
+    assert 0 <= check["dekking_90"] <= check["dekking_90_beschreven"] + 0.1
+    # the generator renovates some homes after their registration: those labels are stale
+    assert check["geregistreerd_anders_dan_waar"] > 0.02
+    assert check["geregistreerd_efg"] > check["geregistreerd_efg_waar"]
+
+
+def test_label_year_is_the_registration_year_and_now_for_the_unlabelled() -> None:
+    geldig = np.array(["2031-01-01", "NaT", "2033-07-02"], dtype="datetime64[ns]")
+    years = _registration_year(geldig)
+    assert years[0] == pytest.approx(2021.0, abs=0.01)
+    assert np.isnan(years[1]) and years[2] == pytest.approx(2023.5, abs=0.01)
+    n = 6
+    frame = pd.DataFrame({"bouwjaar": pd.array([1960] * n, dtype="Int16"),
+                          "woningtype": pd.Categorical(["tussen"] * n),
+                          "oppervlakte": np.full(n, 90.0), "pand_id": list("aabbcc"),
+                          "buurtcode": ["B1"] * n, "gemeentecode": ["G1"] * n})
+    label_class = np.array([3, -1, 5, -1, 2, -1])
+    jaar = np.array([2015.5, np.nan, 2022.25, np.nan, 2019.0, np.nan])
+    feats, _ = compute_label_features(
+        frame, label_class=label_class, pbl_class=np.full(n, 3), x=np.zeros(n),
+        y=np.zeros(n), pand_oppervlak=np.full(n, 60.0), pand_omtrek=np.full(n, 32.0),
+        radius_m=100.0, n_folds=2, smoothing=1.0, seed=1, label_jaar=jaar)
+    np.testing.assert_allclose(feats["label_jaar"], [2015.5, 2022.25, 2022.25, 2022.25,
+                                                     2019.0, 2022.25])
+    feats, _ = compute_label_features(
+        frame, label_class=label_class, pbl_class=np.full(n, 3), x=np.zeros(n),
+        y=np.zeros(n), pand_oppervlak=np.full(n, 60.0), pand_omtrek=np.full(n, 32.0),
+        radius_m=100.0, n_folds=2, smoothing=1.0, seed=1)
+    assert feats["label_jaar"].isna().all()

@@ -317,10 +317,17 @@ def test_label_certainty_section_with_model_and_with_fallback(tiny: Path,
     assert "5,2 procentpunt" in html and "18,1 procentpunt" in html
     assert "1.234 labels" in html and "labelmodel" in html
     assert "gemiddeld 5,2 procentpunt naast het werkelijke aandeel" in html
-    # the 90 % interval of the post-war E/F/G share, by hand
-    dw = run.dwellings("GM0001", ["naoorlogs", "p_label_E", "p_label_F", "p_label_G"])
-    p = dw.loc[dw["naoorlogs"], ["p_label_E", "p_label_F", "p_label_G"]].sum(axis=1)
-    e, sd, n = p.sum(), np.sqrt((p * (1 - p)).sum()), len(p)
+    assert "Toets tegen de waarheid" not in html  # not a synthetic run with a truth check
+    # the 90 % interval of the post-war E/F/G share, by hand: chance plus the validated
+    # per-buurt error (sd √(π/2)·MAE·n_model per buurt, buurten independent)
+    dw = run.dwellings("GM0001", ["naoorlogs", "buurtcode", "label_bron", "p_label_E",
+                                  "p_label_F", "p_label_G"])
+    dw = dw[dw["naoorlogs"]]
+    p = dw[["p_label_E", "p_label_F", "p_label_G"]].sum(axis=1)
+    n_model = (dw["label_bron"] == "model").groupby(dw["buurtcode"]).sum()
+    assert n_model.sum() > 0
+    sys_var = ((np.sqrt(np.pi / 2) * 0.052 * n_model) ** 2).sum()
+    e, sd, n = p.sum(), np.sqrt((p * (1 - p)).sum() + sys_var), len(p)
     assert f"{fmt_pct(e / n)} label E, F of G" in html
     assert f"90%-interval {fmt_pct((e - 1.6449 * sd) / n)} – {fmt_pct((e + 1.6449 * sd) / n)}" \
         in html
@@ -332,6 +339,14 @@ def test_label_certainty_section_with_model_and_with_fallback(tiny: Path,
     assert "niet het labelmodel" in html
     # one label per dwelling: no zero-width interval shown as if it were certain
     assert "90%-interval" not in html and "Een onzekerheidsmarge is er niet" in html
+
+
+def test_label_certainty_section_shows_the_demo_truth(demo: Run) -> None:
+    check = demo.manifest["waarheid"]["labels"]
+    assert 0 < check["dekking_90"] <= 1 and check["onbekend_buurten"] > 0
+    html = str(section_label_zekerheid(demo, demo.gemeenten()["gemeentecode"].iloc[0]))
+    assert "Toets tegen de waarheid (alleen bij SYNTHETISCHE DEMODATA" in html
+    assert fmt_pct(check["dekking_90"]) in html
 
 
 def test_export_html_drops_code_and_stderr() -> None:

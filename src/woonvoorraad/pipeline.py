@@ -16,7 +16,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +192,7 @@ def build(
     engine: str = "memory",
     scheduler: str | None = None,
     workers: int | None = None,
+    checks: Callable[[gpd.GeoDataFrame, pd.DataFrame | None], dict[str, Any]] | None = None,
 ) -> BuildResult:
     """Run the whole chain and write the outputs to ``out``.
 
@@ -230,6 +231,10 @@ def build(
         Dask scheduler address (``tcp://host:8786``); default: a LocalCluster on this machine.
     workers
         Workers of that LocalCluster (default: one per core).
+    checks
+        Called with the buurt table and the dwellings (None when they are not in memory)
+        before the outputs are published; its result is recorded as ``manifest["waarheid"]``
+        (the demo checks its estimates against the generator's truth this way).
 
     Returns
     -------
@@ -257,7 +262,7 @@ def build(
             prognose_path=Path(prognose_path) if prognose_path else None,
             gemeenten=gemeenten, cfg=cfg, synthetic=synthetic, analyse=analyse,
             extra_parameters=extra_parameters or {}, capture=capture, started=started,
-            engine=engine, scheduler=scheduler, workers=workers,
+            engine=engine, scheduler=scheduler, workers=workers, checks=checks,
         )
     finally:
         root.removeHandler(capture)
@@ -286,6 +291,7 @@ def _build(
     engine: str = "memory",
     scheduler: str | None = None,
     workers: int | None = None,
+    checks: Callable[[gpd.GeoDataFrame, pd.DataFrame | None], dict[str, Any]] | None = None,
 ) -> BuildResult:
     logger.info("build: BAG %s, buurten %s -> %s", bag_path, buurten_path, out)
     # fail now, not after the whole computation: a file or a dangling link as --out, a
@@ -400,6 +406,8 @@ def _build(
     manifest["label_model"] = label_result.manifest()
     if analysis_result is not None:
         manifest["analysis"] = analysis_result.summary()
+    if checks is not None:
+        manifest["waarheid"] = checks(ind, dwell)
     manifest["engine"] = {"name": engine}
     if dist is not None:
         manifest["engine"].update({"scheduler": scheduler or "LocalCluster",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from woonvoorraad import layout
 from woonvoorraad.config import Config
 from woonvoorraad.demo.region import make_demo
+from woonvoorraad.demo.validation import check_build
 from woonvoorraad.pipeline import build
 
 logger = logging.getLogger(__name__)
@@ -80,5 +82,6 @@ def build_demo(
         config=config,
         synthetic=True,
         extra_parameters={"command": "demo", "scale": scale, **(extra_parameters or {})},
+        checks=partial(check_build, paths["readme"].parent),
     )
     return folder

@@ -9,8 +9,13 @@ did on held-out registered labels beside the PBL baseline (``manifest.json["labe
 and the expected E/F/G share of the post-war stock with its 90 % interval.
 
 The interval is the Poisson-binomial spread of the count given the probabilities (normal
-approximation: mean Σp, variance Σp(1−p)); it does not include the model's own error, which
-the validation table shows.
+approximation: mean Σp, variance Σp(1−p)) plus, when the model was used, its validated
+per-buurt error: each buurt's estimated dwellings share an error with standard deviation
+``√(π/2) · MAE · n_model`` (MAE = the cross-validated per-buurt E/F/G error), the buurten's
+errors taken as independent — the same variance as the buurt intervals of
+:mod:`woonvoorraad.stock.indicators`, summed. It does not cover registered labels that no
+longer describe the home (a renovation after the registration); for a synthetic run the
+demo's truth check (``manifest["waarheid"]``) shows how large that is.
 """
 
 from __future__ import annotations
@@ -73,7 +78,7 @@ def efg_interval(run: Run, code: str, *, naoorlogs: bool = True
         ``n``, ``verwacht`` (expected count), ``aandeel``, ``p05``, ``p95``,
         ``n_geregistreerd``, ``aandeel_geregistreerd`` (E/F/G among the registered labels).
     """
-    cols = [*_P_EFG, "naoorlogs", "label_bron", "energielabel"]
+    cols = [*_P_EFG, "naoorlogs", "label_bron", "energielabel", "buurtcode"]
     w = run.dwellings(code, cols)
     if w is None:
         return None, "dwellings.parquet ontbreekt in de build"
@@ -84,12 +89,19 @@ def efg_interval(run: Run, code: str, *, naoorlogs: bool = True
             return None, "de woningtabel heeft geen kolom naoorlogs"
         w = w[w["naoorlogs"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
     p = w[list(_P_EFG)].to_numpy(dtype=float, na_value=np.nan).sum(axis=1)
-    p = p[np.isfinite(p)]
+    ok = np.isfinite(p)
+    w, p = w[ok], p[ok]
     n = len(p)
     if n == 0:
         return None, "geen naoorlogse woningen met een label of labelkans" if naoorlogs \
             else "geen woningen met een label of labelkans"
     e, var = float(p.sum()), float((p * (1 - p)).sum())
+    mae = _model_mae(run)
+    if mae and "label_bron" in w.columns and "buurtcode" in w.columns:
+        model = (w["label_bron"].astype("string") == "model").fillna(False).to_numpy()
+        per_buurt = pd.Series(model).groupby(w["buurtcode"].astype("string").to_numpy()).sum()
+        var += float(((math.sqrt(math.pi / 2) * mae * per_buurt.to_numpy(dtype=float)) ** 2
+                      ).sum())
     sd = math.sqrt(max(var, 0.0))
     out = {"n": float(n), "verwacht": e, "aandeel": e / n,
            "p05": min(max((e - Z90 * sd) / n, 0.0), 1.0),
@@ -102,6 +114,44 @@ def efg_interval(run: Run, code: str, *, naoorlogs: bool = True
         if reg.any():
             out["aandeel_geregistreerd"] = float(lab.isin(["E", "F", "G"]).mean())
     return out, None
+
+
+def _model_mae(run: Run) -> float | None:
+    """The model's validated per-buurt E/F/G error, when the build used the model."""
+    info = run.manifest.get("label_model")
+    if not isinstance(info, dict) or info.get("methode") != "model":
+        return None
+    m = (info.get("validatie") or {}).get("mae_buurt_efg")
+    value = m.get("model") if isinstance(m, dict) else None
+    return None if is_missing(value) else float(value)
+
+
+def _waarheid(run: Run) -> Html | None:
+    """The synthetic demo's truth check of the labels, when the build recorded one."""
+    check = (run.manifest.get("waarheid") or {}).get("labels")
+    if not isinstance(check, dict) or not run.manifest.get("synthetic"):
+        return None
+
+    def pct(key: str) -> str:
+        v = check.get(key)
+        return "onbekend" if is_missing(v) else fmt_pct(v)
+
+    def pp(key: str) -> str:
+        v = check.get(key)
+        return "onbekend" if is_missing(v) else _fmt_maat(v, "pp")
+
+    return html_paragraph(
+        "Toets tegen de waarheid (alleen bij SYNTHETISCHE DEMODATA: de generator kent het "
+        "werkelijke label van elke woning). Voor de woningen zonder geregistreerd label zit het "
+        f"geschatte E/F/G-aandeel per buurt gemiddeld {esc(pp('onbekend_mae_buurt_efg'))} naast "
+        f"het werkelijke (gemiddelde afwijking {esc(pp('onbekend_bias_buurt_efg'))}); van de "
+        f"naoorlogse is {esc(pct('onbekend_naoorlogs_efg_geschat'))} geschat tegen "
+        f"{esc(pct('onbekend_naoorlogs_efg_waar'))} werkelijk. Het 90%-interval per buurt "
+        f"bevat het werkelijke aandeel in {esc(pct('dekking_90'))} van de buurten; "
+        f"{esc(pct('geregistreerd_anders_dan_waar'))} van de geregistreerde labels beschrijft de "
+        "woning niet meer zoals ze nu is (verbouwd na de registratie), en dat deel valt buiten "
+        f"het interval: tegen de labels zoals geregistreerd is de dekking "
+        f"{esc(pct('dekking_90_beschreven'))}.")
 
 
 def _fmt_maat(value: Any, formaat: str) -> str:
@@ -226,15 +276,20 @@ def section_label_zekerheid(run: Run, code: str) -> Html:
                       "woningen met een geregistreerd label is dat "
                       f"{esc(fmt_pct(iv['aandeel_geregistreerd']))}.")
         parts.append(html_paragraph(tekst))
-        voet = ("Het interval geeft alleen de toevalsspreiding van het aantal bij de geschatte "
-                "kansen (woningen onafhankelijk); de fout van het model zelf zit er niet in, "
-                "dus de werkelijke onzekerheid is groter.")
-        mae = ((info or {}).get("validatie") or {}).get("mae_buurt_efg")
-        if isinstance(mae, dict) and info is not None and info.get("methode") == "model" \
-                and not is_missing(mae.get("model")):
-            voet += (" In de toets zat het model per buurt gemiddeld "
-                     f"{_fmt_maat(mae.get('model'), 'pp')} naast het werkelijke aandeel E/F/G.")
+        mae = _model_mae(run)
+        if mae is not None:
+            voet = ("Het interval bevat de toevalsspreiding van het aantal bij de geschatte "
+                    "kansen en de fout van het model zoals die in de toets is gemeten: per "
+                    f"buurt zat het model gemiddeld {_fmt_maat(mae, 'pp')} naast het "
+                    "werkelijke aandeel E/F/G (de buurten onafhankelijk genomen).")
+        else:
+            voet = ("Het interval geeft alleen de toevalsspreiding van het aantal bij de "
+                    "geschatte kansen (woningen onafhankelijk); de fout van de schatting zelf "
+                    "zit er niet in, dus de werkelijke onzekerheid is groter.")
         voet += (" Een geregistreerd label beschrijft de woning bij de registratie; na een "
-                 "verbouwing kan het achterlopen.")
+                 "verbouwing kan het achterlopen, en dat zit niet in het interval.")
         parts.append('<p class="wv-voetnoot">' + esc(voet) + "</p>")
+    waarheid = _waarheid(run)
+    if waarheid is not None:
+        parts.append(waarheid)
     return Html('<div class="wv-sectie">' + "".join(parts) + "</div>")

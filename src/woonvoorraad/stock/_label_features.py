@@ -31,14 +31,24 @@ logger = logging.getLogger(__name__)
 #: Feature columns, in model order; ``woningtype`` is categorical (codes, NaN = unknown).
 INTRINSIC = ("bouwjaar", "woningtype", "oppervlakte", "woningen_in_pand", "pand_oppervlak",
              "pand_compactheid", "bouwlagen", "pbl_rang")
+#: Year of the label: the registration year of a registered label, the reference year (the
+#: latest registration in the input) for a dwelling without one, so that the model predicts
+#: the label a dwelling would get *now* (a label registered before a later renovation is
+#: worse than the home is today). Not in :data:`INTRINSIC`: it is not a property of the home.
+TIME = ("label_jaar",)
 AREA = ("pand_n", "pand_efg", "pand_rang", "omgeving_n", "omgeving_efg", "omgeving_rang",
         "buurt_n", "buurt_efg", "buurt_rang", "gemeente_efg", "gemeente_rang")
-FEATURES = INTRINSIC + AREA
+FEATURES = INTRINSIC + TIME + AREA
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
-    codes, uniques = pd.factorize(values.astype(object), sort=False)
-    return codes.astype(np.int64), len(uniques)
+    """Group codes (-1 for missing) and their count, without Python string objects
+    (Arrow strings are dictionary-encoded by Arrow, categoricals keep their codes)."""
+    values = pd.Series(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64), len(values.cat.categories)
+    codes, uniques = pd.factorize(values, sort=False)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
 
 
 class _Labels(NamedTuple):
@@ -56,16 +66,18 @@ def _group_sums(group: np.ndarray, k: int, lab: _Labels) -> tuple[np.ndarray, ..
     without the labels of the row's own encoding fold (for a registered row)."""
     reg, fold, n_folds, efg, rank = lab
     ok = reg & (group >= 0)
-    g, f = group[ok], fold[ok]
-    tot = [np.bincount(g, weights=w, minlength=k) for w in (None, efg[ok], rank[ok])]
-    per = [np.bincount(g * n_folds + f, weights=w, minlength=k * n_folds)
-           for w in (None, efg[ok], rank[ok])]
+    cell = group[ok] * n_folds + fold[ok]
     safe_g = np.clip(group, 0, None)
     key = safe_g * n_folds + np.clip(fold, 0, None)
+    own = reg & (group >= 0)
     out = []
-    for t, p in zip(tot, per, strict=True):
-        v = t[safe_g] - np.where(reg, p[key], 0.0)
-        out.append(np.where(group >= 0, v, 0.0))
+    for w in (None, efg[ok], rank[ok]):
+        per = np.bincount(cell, weights=w, minlength=k * n_folds).astype(float)
+        tot = per.reshape(k, n_folds).sum(axis=1)
+        v = tot[safe_g]
+        v[own] -= per[key[own]]
+        v[group < 0] = 0.0
+        out.append(v)
     return tuple(out)
 
 
@@ -107,6 +119,24 @@ def _block_sums(x: np.ndarray, y: np.ndarray, cell: float, lab: _Labels
     return tuple(out)
 
 
+def reference_years(label_jaar: np.ndarray | None, reg: np.ndarray) -> np.ndarray:
+    """The ``label_jaar`` feature: a registered label's year, else the latest year seen.
+
+    Examples
+    --------
+    >>> reference_years(np.array([2015.5, np.nan, 2023.2]), np.array([True, False, True]))
+    array([2015.5, 2023.2, 2023.2])
+    """
+    n = len(reg)
+    if label_jaar is None:
+        return np.full(n, np.nan)
+    years = np.where(reg, np.asarray(label_jaar, dtype=float), np.nan)
+    known = np.isfinite(years)
+    if not known.any():
+        return np.full(n, np.nan)
+    return np.where(known, years, np.where(reg, np.nan, years[known].max()))
+
+
 def _share(s: np.ndarray, n: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.where(n > 0, n, 1), np.nan)
@@ -125,6 +155,7 @@ def compute_label_features(
     n_folds: int,
     smoothing: float,
     seed: int,
+    label_jaar: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The feature table of the label model, one row per dwelling.
 
@@ -149,6 +180,9 @@ def compute_label_features(
         Pseudo-labels of the buurt and gemeente shares.
     seed
         Seed of the fold draw.
+    label_jaar
+        Registration year (with fraction) of each registered label, NaN when none; None when
+        unknown (the feature is then NaN everywhere and the model ignores it).
 
     Returns
     -------
@@ -187,6 +221,7 @@ def compute_label_features(
         feats["bouwlagen"] = np.where(pand >= 0, 1.2 * floor[safe] / area, np.nan)
     feats["bouwlagen"] = np.where(np.isfinite(feats["bouwlagen"]), feats["bouwlagen"], np.nan)
     feats["pbl_rang"] = np.where(pbl_class >= 0, pbl_class, np.nan).astype(float)
+    feats["label_jaar"] = reference_years(label_jaar, reg)
 
     p_n, p_e, p_r = _group_sums(pand, k_pand, lab)
     feats["pand_n"] = p_n
@@ -213,5 +248,8 @@ def compute_label_features(
     feats["buurt_n"] = u_n
     feats["buurt_efg"] = np.where(buurt >= 0, (u_e + m * ge) / (u_n + m), np.nan)
     feats["buurt_rang"] = np.where(buurt >= 0, (u_r + m * gr) / (u_n + m), np.nan)
-    table = pd.DataFrame({name: feats[name].astype(np.float32) for name in FEATURES})
-    return table, fold
+    # one float32 block, filled column by column (no copy when the frame is made)
+    block = np.empty((n, len(FEATURES)), dtype=np.float32)
+    for j, name in enumerate(FEATURES):
+        block[:, j] = feats.pop(name)
+    return pd.DataFrame(block, columns=list(FEATURES), copy=False), fold

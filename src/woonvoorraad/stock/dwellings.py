@@ -273,6 +273,16 @@ def assign_buurten(points: gpd.GeoSeries, buurten: gpd.GeoDataFrame, *,
     return result
 
 
+def _registration_year(geldig_tot: np.ndarray) -> np.ndarray:
+    """Registration year (with fraction) of a label from its ``GeldigTot``: an EP-Online
+    label is valid for ten years from its registration. NaN where there is no label."""
+    days = geldig_tot.astype("datetime64[D]")
+    ok = ~np.isnat(days)
+    years = np.full(len(days), np.nan)
+    years[ok] = 1970 + days[ok].astype(np.int64) / 365.2425 - 10
+    return years
+
+
 def _label_tables(labels_dtype: pd.CategoricalDtype) -> tuple[np.ndarray, np.ndarray]:
     """PBL default label per (woningtype code, period code): label code and 'has a label'."""
     table = kentallen.read_pbl_kentallen()
@@ -632,7 +642,7 @@ def _assign_labels(out: pd.DataFrame, labels: pd.DataFrame | None, *, wt_codes: 
         result = label_model.estimate_labels(
             out, label_class=reg_class, pbl_class=pbl_class, x=xy[:, 0], y=xy[:, 1],
             pand_oppervlak=per_pand(stage.footprint), pand_omtrek=per_pand(stage.perimeter),
-            config=cfg)
+            config=cfg, label_jaar=_registration_year(geldig))
         if result.probabilities is not None:
             rows = np.flatnonzero(~has_reg)
             prob[rows] = result.probabilities

@@ -394,7 +394,6 @@ def _label_shares(out: pd.DataFrame, joined: pd.DataFrame, n: pd.Series,
     if "n_label_efg_verwacht" not in out.columns:  # counts of an older version
         out["aandeel_label_efg"] = out["n_label_efg"] / n
         return
-    out["n_label_d_verwacht"] = out["n_label_D_verwacht"]
     out["n_onder_b_verwacht"] = out[[f"n_label_{x}_verwacht" for x in "CDEFG"]].sum(axis=1)
     out["n_onder_c_verwacht"] = out[[f"n_label_{x}_verwacht" for x in "DEFG"]].sum(axis=1)
     out["aandeel_label_efg_verwacht"] = out["n_label_efg_verwacht"] / n

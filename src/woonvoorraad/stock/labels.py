@@ -45,6 +45,7 @@ Validation (always on)
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -249,6 +250,7 @@ def estimate_labels(
     pand_oppervlak: np.ndarray,
     pand_omtrek: np.ndarray,
     config: Config,
+    label_jaar: np.ndarray | None = None,
 ) -> LabelModelResult:
     """Fit, validate and apply the label model (see the module notes).
 
@@ -265,6 +267,9 @@ def estimate_labels(
         Location and main-pand footprint area and perimeter (NaN when unknown).
     config
         Effective configuration (``[labels]``).
+    label_jaar
+        Registration year of each registered label (NaN when none; see
+        :data:`woonvoorraad.stock._label_features.TIME`), or None.
 
     Returns
     -------
@@ -272,9 +277,10 @@ def estimate_labels(
         With ``probabilities`` for the dwellings without a registered label (in their
         order) when the model is used; ``methode`` ``"pbl"`` and ``reden`` otherwise.
     """
-    kw = {"label_class": label_class, "pbl_class": pbl_class, "x": x, "y": y,
-          "pand_oppervlak": pand_oppervlak, "pand_omtrek": pand_omtrek, "config": config}
     lc = config["labels"]
+    kw = {"label_class": label_class, "pbl_class": pbl_class, "x": x, "y": y,
+          "pand_oppervlak": pand_oppervlak, "pand_omtrek": pand_omtrek, "config": config,
+          "label_jaar": label_jaar if lc.get("label_jaar", True) else None}
     if lc["model"] != "hgb" or int((label_class >= 0).sum()) < int(lc["min_geregistreerd"]):
         return _estimate(dwellings, **kw)  # the PBL fallback: no model, no sklearn import
     import sklearn.ensemble  # noqa: F401  (loads OpenMP, so that the limit reaches it)
@@ -286,7 +292,8 @@ def estimate_labels(
 
 def _estimate(dwellings: pd.DataFrame, *, label_class: np.ndarray, pbl_class: np.ndarray,
               x: np.ndarray, y: np.ndarray, pand_oppervlak: np.ndarray,
-              pand_omtrek: np.ndarray, config: Config) -> LabelModelResult:
+              pand_omtrek: np.ndarray, config: Config,
+              label_jaar: np.ndarray | None = None) -> LabelModelResult:
     started = time.perf_counter()
     lc = config["labels"]
     seed = int(lc["seed"])
@@ -307,7 +314,8 @@ def _estimate(dwellings: pd.DataFrame, *, label_class: np.ndarray, pbl_class: np
     feats, _ = compute_label_features(
         dwellings, label_class=label_class, pbl_class=pbl_class, x=x, y=y,
         pand_oppervlak=pand_oppervlak, pand_omtrek=pand_omtrek, radius_m=float(lc["straal_m"]),
-        n_folds=int(lc["folds"]), smoothing=float(lc["smoothing"]), seed=seed)
+        n_folds=int(lc["folds"]), smoothing=float(lc["smoothing"]), seed=seed,
+        label_jaar=label_jaar)
     info["seconden_alleen_kenmerken"] = round(time.perf_counter() - started, 2)
     rng = np.random.default_rng(seed)
     reg_rows = np.flatnonzero(reg)
@@ -376,7 +384,13 @@ def _estimate(dwellings: pd.DataFrame, *, label_class: np.ndarray, pbl_class: np
     model = _classifier(lc, seed)
     model.fit(feats.iloc[train], label_class[train], model__sample_weight=weights)
     t1 = time.perf_counter()
-    prob = _predict(model, feats.iloc[np.flatnonzero(~reg)])
+    from threadpoolctl import threadpool_limits
+
+    # one long parallel loop per tree: all cores pay off (``threads_voorspelling``)
+    # (an explicit count: ``None`` would keep the outer limit of ``threads``)
+    with threadpool_limits(limits=int(lc.get("threads_voorspelling", 0)) or os.cpu_count(),
+                           user_api="openmp"):
+        prob = _predict(model, feats.iloc[np.flatnonzero(~reg)])
     prob /= prob.sum(axis=1, keepdims=True)
     info.update({"seconden_kenmerken": round(t_feat, 2), "seconden_validatie": round(t_val, 2),
                  "seconden_fit": round(t1 - t0, 2),
