@@ -70,7 +70,9 @@ def make_input(n: int, *, seed: int = 7) -> dict[str, Any]:
     return {"dwellings": frame, "label_class": np.where(labelled, true, -1),
             "pbl_class": pbl, "x": bx[buurt] + rng.uniform(0, 800, n),
             "y": by[buurt] + rng.uniform(0, 800, n), "pand_oppervlak": np.full(n, 90.0),
-            "pand_omtrek": np.full(n, 40.0)}
+            "pand_omtrek": np.full(n, 40.0),
+            # registration years of the registered labels (GeldigTot - 10 years in a build)
+            "label_jaar": np.where(labelled, rng.uniform(2014, 2024, n), np.nan)}
 
 
 def run(n: int, *, threads: int = 1) -> dict[str, Any]:

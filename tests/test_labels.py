@@ -233,4 +233,26 @@ def test_label_year_is_the_registration_year_and_now_for_the_unlabelled() -> Non
         frame, label_class=label_class, pbl_class=np.full(n, 3), x=np.zeros(n),
         y=np.zeros(n), pand_oppervlak=np.full(n, 60.0), pand_omtrek=np.full(n, 32.0),
         radius_m=100.0, n_folds=2, smoothing=1.0, seed=1)
-    assert feats["label_jaar"].isna().all()
+    # unknown everywhere: a constant the model ignores (scikit-learn cannot bin all-NaN)
+    assert (feats["label_jaar"] == 0).all()
+
+
+def test_estimate_without_label_dates_or_footprints() -> None:
+    """A feature unknown for every dwelling (no GeldigTot, no footprints) must not break the
+    fit: scikit-learn cannot bin an all-NaN column (found by the 10 M benchmark)."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame({"bouwjaar": pd.array(rng.integers(1920, 2020, n), dtype="Int16"),
+                          "woningtype": pd.Categorical(rng.choice(["a", "b"], n)),
+                          "oppervlakte": rng.uniform(50, 150, n),
+                          "pand_id": (np.arange(n) // 3).astype(str),
+                          "buurtcode": (np.arange(n) // 150).astype(str),
+                          "gemeentecode": ["G1"] * n})
+    truth = np.clip(((2020 - frame["bouwjaar"].to_numpy(dtype=float)) / 16).astype(int), 0, 6)
+    label_class = np.where(rng.random(n) < 0.5, truth, -1)
+    result = labels.estimate_labels(
+        frame, label_class=label_class, pbl_class=np.full(n, 3), x=rng.uniform(0, 5000, n),
+        y=rng.uniform(0, 5000, n), pand_oppervlak=np.full(n, np.nan),
+        pand_omtrek=np.full(n, np.nan), config=default_config(), label_jaar=None)
+    assert result.methode == "model", result.reden
+    np.testing.assert_allclose(result.probabilities.sum(axis=1), 1.0, rtol=1e-5)

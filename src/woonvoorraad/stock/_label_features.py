@@ -61,62 +61,70 @@ class _Labels(NamedTuple):
     rank: np.ndarray
 
 
+def _fold_sums(codes: np.ndarray, k: int, lab: _Labels, ok: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group and encoding fold: count, E/F/G sum and rank sum of the registered labels
+    (``(k·n_folds, 3)``) and the keys ``code·n_folds + fold`` of the rows ``ok``."""
+    key = codes[ok] * lab.n_folds + lab.fold[ok]
+    per = np.empty((k * lab.n_folds, 3))
+    per[:, 0] = np.bincount(key, minlength=k * lab.n_folds)
+    per[:, 1] = np.bincount(key, weights=lab.efg[ok], minlength=k * lab.n_folds)
+    per[:, 2] = np.bincount(key, weights=lab.rank[ok], minlength=k * lab.n_folds)
+    return per, key
+
+
 def _group_sums(group: np.ndarray, k: int, lab: _Labels) -> tuple[np.ndarray, ...]:
     """Per row: count, E/F/G sum and rank sum of the registered labels of its group,
-    without the labels of the row's own encoding fold (for a registered row)."""
-    reg, fold, n_folds, efg, rank = lab
-    ok = reg & (group >= 0)
-    cell = group[ok] * n_folds + fold[ok]
-    safe_g = np.clip(group, 0, None)
-    key = safe_g * n_folds + np.clip(fold, 0, None)
-    own = reg & (group >= 0)
-    out = []
-    for w in (None, efg[ok], rank[ok]):
-        per = np.bincount(cell, weights=w, minlength=k * n_folds).astype(float)
-        tot = per.reshape(k, n_folds).sum(axis=1)
-        v = tot[safe_g]
-        v[own] -= per[key[own]]
-        v[group < 0] = 0.0
-        out.append(v)
-    return tuple(out)
+    without the labels of the row's own encoding fold (for a registered row).
+
+    One gather of three values per row (the groups can be millions of panden: random access
+    into them is what costs)."""
+    valid = group >= 0
+    ok = lab.reg & valid
+    per, key = _fold_sums(group, k, lab, ok)
+    tot = per.reshape(k, lab.n_folds, 3).sum(axis=1)
+    v = tot[np.where(valid, group, 0)]
+    v[ok] -= per[key]
+    v[~valid] = 0.0
+    return v[:, 0], v[:, 1], v[:, 2]
 
 
 def _block_sums(x: np.ndarray, y: np.ndarray, cell: float, lab: _Labels
                 ) -> tuple[np.ndarray, ...]:
     """Like :func:`_group_sums` over the 3 × 3 block of grid cells around each dwelling."""
-    reg, fold, n_folds, efg, rank = lab
-    n = len(x)
     has = np.isfinite(x) & np.isfinite(y)
     cx = np.where(has, np.floor(np.nan_to_num(x) / cell), 0).astype(np.int64)
     cy = np.where(has, np.floor(np.nan_to_num(y) / cell), 0).astype(np.int64)
     shift = np.int64(1) << np.int64(31)
     key = (cx + shift // 2) * shift + (cy + shift // 2)
-    cells, cell_of = np.unique(key, return_inverse=True)
+    del cx, cy
+    # hash-factorise (no sort of all rows), then number the few cells in sorted order
+    codes, uniques = pd.factorize(key, sort=False)
+    order = np.argsort(uniques, kind="stable")
+    cells = uniques[order]
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    cell_of = rank[codes]
+    del codes, key
     k = len(cells)
-    ok = reg & has
-    sums = []
-    for w in (None, efg[ok], rank[ok]):
-        tot = np.bincount(cell_of[ok], weights=w, minlength=k)
-        per = np.bincount(cell_of[ok] * n_folds + fold[ok], weights=w, minlength=k * n_folds)
-        sums.append((tot, per.reshape(k, n_folds)))
-    block = [np.zeros(k) for _ in sums]
-    block_f = [np.zeros((k, n_folds)) for _ in sums]
+    ok = lab.reg & has
+    per, _ = _fold_sums(cell_of, k, lab, ok)
+    per = per.reshape(k, lab.n_folds, 3)
+    tot = per.sum(axis=1)
+    block = np.zeros((k, 3))
+    block_f = np.zeros((k, lab.n_folds, 3))
     for dx in (-1, 0, 1):
         for dy in (-1, 0, 1):
             nb = cells + dx * shift + dy
-            pos = np.searchsorted(cells, nb)
-            pos_c = np.minimum(pos, k - 1)
-            found = cells[pos_c] == nb
-            for j, (tot, per) in enumerate(sums):
-                block[j][found] += tot[pos_c[found]]
-                block_f[j][found] += per[pos_c[found]]
-    out = []
-    f = np.clip(fold, 0, None)
-    for j in range(3):
-        v = block[j][cell_of] - np.where(reg, block_f[j][cell_of, f], 0.0)
-        out.append(np.where(has, v, 0.0))
-    del n
-    return tuple(out)
+            pos = np.minimum(np.searchsorted(cells, nb), k - 1)
+            found = cells[pos] == nb
+            block[found] += tot[pos[found]]
+            block_f[found] += per[pos[found]]
+    v = block[cell_of]
+    rows = np.flatnonzero(lab.reg)
+    v[rows] -= block_f[cell_of[rows], lab.fold[rows]]
+    v[~has] = 0.0
+    return v[:, 0], v[:, 1], v[:, 2]
 
 
 def reference_years(label_jaar: np.ndarray | None, reg: np.ndarray) -> np.ndarray:
@@ -202,54 +210,73 @@ def compute_label_features(
     buurt, k_buurt = _codes(dwellings["buurtcode"])
     gem, k_gem = _codes(dwellings["gemeentecode"])
 
-    feats: dict[str, np.ndarray] = {}
-    feats["bouwjaar"] = dwellings["bouwjaar"].astype("Float64").to_numpy(float, na_value=np.nan)
-    wt = pd.Series(dwellings["woningtype"]).cat.codes.to_numpy().astype(float)
-    feats["woningtype"] = np.where(wt < 0, np.nan, wt)
+    # one column-major float32 block, each feature written as soon as it is known (the
+    # float64 intermediates of a national build would otherwise all be alive at once)
+    block = np.empty((n, len(FEATURES)), dtype=np.float32, order="F")
+    where = {name: j for j, name in enumerate(FEATURES)}
+
+    def put(name: str, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=float)
+        if n and np.isnan(values).all():
+            # unknown for every dwelling (no label dates, no footprints, ...): a constant,
+            # which the model ignores; an all-NaN column cannot be binned by scikit-learn
+            logger.info("label feature %s is unknown for every dwelling; left out", name)
+            values = np.zeros(n)
+        block[:, where[name]] = values
+
+    put("bouwjaar", dwellings["bouwjaar"].astype("Float64").to_numpy(float, na_value=np.nan))
+    wt = pd.Series(dwellings["woningtype"]).cat.codes.to_numpy()
+    put("woningtype", np.where(wt < 0, np.nan, wt))
     opp = dwellings["oppervlakte"].to_numpy(dtype=float)
-    feats["oppervlakte"] = opp
-    safe = np.clip(pand, 0, None)
-    n_in_pand = np.bincount(pand[pand >= 0], minlength=k_pand)
-    feats["woningen_in_pand"] = np.where(pand >= 0, n_in_pand[safe], np.nan)
+    put("oppervlakte", opp)
+    in_pand = pand >= 0
+    safe = np.where(in_pand, pand, 0)
+    n_in_pand = np.bincount(pand[in_pand], minlength=k_pand)
+    put("woningen_in_pand", np.where(in_pand, n_in_pand[safe], np.nan))
     area = np.asarray(pand_oppervlak, dtype=float)
-    feats["pand_oppervlak"] = area
+    put("pand_oppervlak", area)
     with np.errstate(invalid="ignore", divide="ignore"):
-        feats["pand_compactheid"] = np.asarray(pand_omtrek, dtype=float) / (
-            2 * np.sqrt(np.pi * area))
-        floor = np.bincount(pand[pand >= 0], weights=np.nan_to_num(opp[pand >= 0]),
-                            minlength=k_pand)
-        feats["bouwlagen"] = np.where(pand >= 0, 1.2 * floor[safe] / area, np.nan)
-    feats["bouwlagen"] = np.where(np.isfinite(feats["bouwlagen"]), feats["bouwlagen"], np.nan)
-    feats["pbl_rang"] = np.where(pbl_class >= 0, pbl_class, np.nan).astype(float)
-    feats["label_jaar"] = reference_years(label_jaar, reg)
+        put("pand_compactheid", np.asarray(pand_omtrek, dtype=float) / (2 * np.sqrt(np.pi * area)))
+        floor = np.bincount(pand[in_pand], weights=np.nan_to_num(opp[in_pand]), minlength=k_pand)
+        storeys = np.where(in_pand, 1.2 * floor[safe] / area, np.nan)
+    put("bouwlagen", np.where(np.isfinite(storeys), storeys, np.nan))
+    del storeys, floor, n_in_pand, safe
+    put("pbl_rang", np.where(pbl_class >= 0, pbl_class, np.nan))
+    put("label_jaar", reference_years(label_jaar, reg))
 
     p_n, p_e, p_r = _group_sums(pand, k_pand, lab)
-    feats["pand_n"] = p_n
-    feats["pand_efg"] = _share(p_e, p_n)
-    feats["pand_rang"] = _share(p_r, p_n)
+    put("pand_n", p_n)
+    put("pand_efg", _share(p_e, p_n))
+    put("pand_rang", _share(p_r, p_n))
     b_n, b_e, b_r = _block_sums(np.asarray(x, float), np.asarray(y, float), radius_m, lab)
     # the same pand out of the block (units of a pand larger than a cell: clipped at 0)
     o_n = np.clip(b_n - p_n, 0, None)
-    feats["omgeving_n"] = o_n
-    feats["omgeving_efg"] = _share(np.clip(b_e - p_e, 0, None), o_n)
-    feats["omgeving_rang"] = _share(np.clip(b_r - p_r, 0, None), o_n)
+    put("omgeving_n", o_n)
+    put("omgeving_efg", _share(np.clip(b_e - p_e, 0, None), o_n))
+    put("omgeving_rang", _share(np.clip(b_r - p_r, 0, None), o_n))
+    del p_n, p_e, p_r, b_n, b_e, b_r, o_n
 
     # gemeente shares shrunk to the region's, buurt shares shrunk to the gemeente's
     # the region's shares, also without the own fold (every row is in the one "group" 0)
-    r_n, r_e, r_r = _group_sums(np.zeros(n, dtype=np.int64), 1, lab)
-    prior_e, prior_r = _share(r_e, r_n), _share(r_r, r_n)
+    per_fold = np.zeros((n_folds, 3))  # the region as one group: sums per encoding fold
+    per_fold[:, 0] = np.bincount(fold[reg], minlength=n_folds)
+    per_fold[:, 1] = np.bincount(fold[reg], weights=efg[reg], minlength=n_folds)
+    per_fold[:, 2] = np.bincount(fold[reg], weights=rank[reg], minlength=n_folds)
+    region = per_fold.sum(axis=0) - np.where(reg[:, None], per_fold[np.clip(fold, 0, None)], 0.0)
+    prior_e, prior_r = _share(region[:, 1], region[:, 0]), _share(region[:, 2], region[:, 0])
+    del region
     g_n, g_e, g_r = _group_sums(gem, k_gem, lab)
     m = float(smoothing)
-    feats["gemeente_efg"] = np.where(gem >= 0, (g_e + m * prior_e) / (g_n + m), np.nan)
-    feats["gemeente_rang"] = np.where(gem >= 0, (g_r + m * prior_r) / (g_n + m), np.nan)
+    in_gem = gem >= 0
+    gem_efg = np.where(in_gem, (g_e + m * prior_e) / (g_n + m), np.nan)
+    gem_rang = np.where(in_gem, (g_r + m * prior_r) / (g_n + m), np.nan)
+    put("gemeente_efg", gem_efg)
+    put("gemeente_rang", gem_rang)
+    del g_n, g_e, g_r
     u_n, u_e, u_r = _group_sums(buurt, k_buurt, lab)
-    ge = np.where(gem >= 0, feats["gemeente_efg"], prior_e)
-    gr = np.where(gem >= 0, feats["gemeente_rang"], prior_r)
-    feats["buurt_n"] = u_n
-    feats["buurt_efg"] = np.where(buurt >= 0, (u_e + m * ge) / (u_n + m), np.nan)
-    feats["buurt_rang"] = np.where(buurt >= 0, (u_r + m * gr) / (u_n + m), np.nan)
-    # one float32 block, filled column by column (no copy when the frame is made)
-    block = np.empty((n, len(FEATURES)), dtype=np.float32)
-    for j, name in enumerate(FEATURES):
-        block[:, j] = feats.pop(name)
+    ge = np.where(in_gem, gem_efg, prior_e)
+    gr = np.where(in_gem, gem_rang, prior_r)
+    put("buurt_n", u_n)
+    put("buurt_efg", np.where(buurt >= 0, (u_e + m * ge) / (u_n + m), np.nan))
+    put("buurt_rang", np.where(buurt >= 0, (u_r + m * gr) / (u_n + m), np.nan))
     return pd.DataFrame(block, columns=list(FEATURES), copy=False), fold
