@@ -222,6 +222,18 @@ def _region(seed: int) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
         zip(b["n_naoorlogs"], b["aandeel_koop"], b["woz_gemiddeld"], strict=True)
     ]
     b["aandeel_doelgroep"] = b["n_doelgroep"] / b["n_woningen"]
+    # columns of the stock-stage contract (issue #13) the instrument rules read
+    post_dw = dw[dw["naoorlogs"]]
+    b["aandeel_label_efg_verwacht_naoorlogs"] = b["buurtcode"].map(
+        post_dw["energielabel"].isin(["E", "F", "G"]).groupby(post_dw["buurtcode"]).mean())
+    b["aandeel_doelgroep_naoorlogs"] = b["n_doelgroep"] / b["n_naoorlogs"].where(
+        b["n_naoorlogs"] > 0)
+    b["woz_grens"] = 250000.0
+    b["inkomen_eigenaren_geschat"] = (1.3 * b["inkomen_per_inwoner"] * hh).round(-2)
+    sigma = 0.55  # log-normal owners' income around that mean, DAEB limit 56,910 (2026)
+    mu = np.log(b["inkomen_eigenaren_geschat"]) - sigma ** 2 / 2
+    b["aandeel_eigenaren_onder_daeb"] = [_norm_cdf(x) for x in
+                                         (math.log(56910) - mu) / sigma]
     b = b.drop(columns="_woz_level")
     buurten = gpd.GeoDataFrame(b, geometry="geometry", crs="EPSG:28992")
     dwellings = gpd.GeoDataFrame(dw, geometry="geometry", crs="EPSG:28992")

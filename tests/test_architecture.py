@@ -27,9 +27,10 @@ STAGES: dict[str, int] = {
     "stock": 2,
     "classify": 3,
     "pipeline": 4,
-    "report": 5,
-    "demo": 6,
-    "cli": 7,
+    "scenarios": 5,
+    "report": 6,
+    "demo": 7,
+    "cli": 8,
 }
 
 
@@ -158,7 +159,8 @@ def test_no_module_over_800_lines() -> None:
     assert not big, f"modules over {MAX_LINES} lines: {big}"
 
 
-@pytest.mark.parametrize("stage", ["sources", "stock", "classify", "report", "demo"])
+@pytest.mark.parametrize("stage", ["sources", "stock", "classify", "scenarios", "report",
+                                   "demo"])
 def test_stage_is_a_subpackage(stage: str) -> None:
     assert (PKG_DIR / stage / "__init__.py").is_file()
 

@@ -17,7 +17,7 @@ from woonvoorraad.report.template import (
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data_ophalen", "02_woningvoorraad", "03_typologie", "04_proeftuinen",
-             "05_instrumenten")
+             "05_instrumenten", "06_scenarios")
 ALL = [ROOT / "notebooks" / f"{n}.ipynb" for n in NOTEBOOKS] + [
     ROOT / "notebooks" / "templates" / "gemeente_rapport.ipynb"]
 

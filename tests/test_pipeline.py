@@ -77,6 +77,7 @@ def test_real_sample_analysis_without_tenure_figures(realdata: Path, tmp_path: P
     out = tmp_path / "o"
     build(bag_path=realdata, buurten_path=realdata, out=out)
     kand = pd.read_csv(out / "proeftuinen.csv")
+    kand = kand[kand["primair"]]  # the primary level (buurt here: urban)
     assert sorted(kand["gemeentecode"]) == ["GM0518", "GM1916"]
     assert kand["voorlopig"].all() and kand["n_doelgroep"].isna().all()
     assert kand["reden"].str.startswith("Voorlopig, want de doelgroep is onbekend").all()

@@ -21,6 +21,13 @@ from woonvoorraad.config import default_config
 from woonvoorraad.errors import ConfigError
 
 CFG = default_config()
+#: The ranking tests below work on one level: buurten (the default "auto" adds villages).
+BUURT = config(proeftuin={"niveau": "buurt"})
+
+
+def bconfig(**proeftuin):
+    """Config ranking buurten only, with ``[proeftuin]`` overrides."""
+    return config(proeftuin={"niveau": "buurt", **proeftuin})
 
 
 def scored(rows: list[dict]) -> pd.DataFrame:
@@ -30,7 +37,8 @@ def scored(rows: list[dict]) -> pd.DataFrame:
         base = {"buurtcode": f"BU{i:04d}", "buurtnaam": f"Buurt {i}",
                 "wijkcode": f"WK{i // 2:04d}", "wijknaam": f"Wijk {i // 2}",
                 "gemeentecode": "GM0001", "gemeentenaam": "Eenstad", "n_woningen": 200,
-                "n_doelgroep": 100.0, "aandeel_label_efg": 0.3, "aandeel_label_geschat": 0.2,
+                "n_doelgroep": 100.0, "aandeel_naoorlogs": 0.6, "n_naoorlogs": 120.0,
+                "aandeel_label_efg": 0.3, "aandeel_label_geschat": 0.2,
                 "aandeel_65plus": 0.25,
                 "woz_t_o_v_mediaan": 0.9, "aandeel_laag_inkomen": 0.1,
                 **dict.fromkeys(SCORES, np.nan)}
@@ -47,7 +55,7 @@ def test_candidates_ranked_with_reasons():
         {"energiebehoefte": 0.7, "levensloopbehoefte": 0.6},
         {"energiebehoefte": 1.0, "levensloopbehoefte": 1.0, "n_doelgroep": 49},  # too small
     ])
-    res = select_candidates(b, config=CFG)
+    res = select_candidates(b, config=BUURT)
     k = res.kandidaten
     assert k["eenheid_code"].tolist() == ["BU0000", "BU0003", "BU0001"]
     assert k["rang"].tolist() == [1, 2, 3]
@@ -67,7 +75,7 @@ def test_gemeente_below_minimum_size_still_gets_one_candidate():
         {"energiebehoefte": 0.9, "n_doelgroep": 0, "gemeentecode": "GM0002"},
         {"energiebehoefte": 0.9, "n_doelgroep": 0, "gemeentecode": "GM0003"},
     ])
-    res = select_candidates(b, config=CFG)
+    res = select_candidates(b, config=BUURT)
     k = res.kandidaten
     assert k["gemeentecode"].tolist() == ["GM0002"]  # GM0003 has no target dwellings
     assert k["eenheid_code"].tolist() == ["BU0001"]
@@ -78,7 +86,7 @@ def test_gemeente_below_minimum_size_still_gets_one_candidate():
 
 def test_unknown_target_group_is_excluded_with_reason():
     b = scored([{"energiebehoefte": 0.9, "n_doelgroep": np.nan}, {"energiebehoefte": 0.1}])
-    res = select_candidates(b, config=CFG)
+    res = select_candidates(b, config=BUURT)
     assert res.uitgesloten["eenheid_code"].tolist() == ["BU0000"]
     assert res.uitgesloten["reden"].iloc[0] == "proeftuin: n_doelgroep onbekend"
     assert res.kandidaten["eenheid_code"].tolist() == ["BU0001"]
@@ -92,13 +100,13 @@ def test_gemeente_with_unknown_target_group_gets_one_provisional_candidate():
         {"energiebehoefte": 0.6, "aandeel_naoorlogs": 0.5},
         {"energiebehoefte": 0.4, "aandeel_naoorlogs": 0.7},
     ]).assign(n_doelgroep=np.nan)
-    res = select_candidates(b, config=CFG)
+    res = select_candidates(b, config=BUURT)
     k = res.kandidaten
     assert k["eenheid_code"].tolist() == ["BU0001"] and k["voorlopig"].tolist() == [True]
     assert not k["voldoet_minimum"].iloc[0] and pd.isna(k["n_doelgroep"].iloc[0])
     assert k["reden"].iloc[0].startswith("Voorlopig, want de doelgroep is onbekend")
     assert any("voorlopige kandidaat" in n and "GM0001" in n for n in res.notities)
-    off = config(proeftuin={"voorlopig_bij_onbekende_doelgroep": False})
+    off = bconfig(voorlopig_bij_onbekende_doelgroep=False)
     assert select_candidates(b, config=off).kandidaten.empty
 
 
@@ -107,8 +115,8 @@ def test_changing_a_weight_changes_the_ranking():
         {"energiebehoefte": 1.0, "levensloopbehoefte": 0.0},
         {"energiebehoefte": 0.0, "levensloopbehoefte": 1.0},
     ])
-    first = select_candidates(b, config=CFG).kandidaten["eenheid_code"].tolist()
-    cfg = config(proeftuin={"gewichten": {"energiebehoefte": 0.1}})
+    first = select_candidates(b, config=BUURT).kandidaten["eenheid_code"].tolist()
+    cfg = bconfig(gewichten={"energiebehoefte": 0.1})
     second = select_candidates(b, config=cfg).kandidaten["eenheid_code"].tolist()
     assert first == ["BU0000", "BU0001"]
     assert second == ["BU0001", "BU0000"]
@@ -116,7 +124,7 @@ def test_changing_a_weight_changes_the_ranking():
 
 def test_negative_weight_prefers_less_financial_room():
     b = scored([{"financiele_ruimte": 0.8}, {"financiele_ruimte": 0.1}])
-    k = select_candidates(b, config=CFG).kandidaten
+    k = select_candidates(b, config=BUURT).kandidaten
     assert k["eenheid_code"].tolist() == ["BU0001", "BU0000"]
     assert k["reden"].iloc[0].startswith("Zeer weinig financiële ruimte (WOZ 10% onder "
                                          "gemeentemediaan, 10% lage inkomens)")
@@ -125,7 +133,7 @@ def test_negative_weight_prefers_less_financial_room():
 
 
 def test_stability_dominant_and_near_tie():
-    cfg = config(proeftuin={"top_n": 1})
+    cfg = bconfig(top_n=1)
     dominant = scored([{"energiebehoefte": 1.0, "levensloopbehoefte": 1.0},
                        {"energiebehoefte": 0.1, "levensloopbehoefte": 0.1}])
     k = select_candidates(dominant, config=cfg).kandidaten
@@ -197,12 +205,20 @@ def test_reason_formatting():
                            "65-plusaandeel +0,4 pp/jaar)")
     assert "; 1.234 doelgroepwoningen" in text
     mostly = {**row, "aandeel_label_efg_verwacht": 0.46, "aandeel_label_geschat": 0.6}
+    # mostly estimated: the reason says how much (issue #13)
     assert explain_candidate(mostly, gewichten=g, min_doelgroep=50).startswith(
-        "Hoge energiebehoefte (46% label E–G, grotendeels geschat)")
+        "Hoge energiebehoefte (46% label E–G, 60% van de labels geschat)")
     allest = {**mostly, "aandeel_label_geschat": 1.0,
               "aandeel_label_efg_verwacht_naoorlogs": 0.52}
-    assert "(46% label E–G, naoorlogs 52%, geheel geschat)" in explain_candidate(
+    assert "(46% label E–G, naoorlogs 52%, 100% van de labels geschat)" in explain_candidate(
         allest, gewichten=g, min_doelgroep=50)
+    # PBL default labels only: not registered labels, and said so
+    pbl = explain_candidate(allest, gewichten=g, min_doelgroep=50, label_methode="pbl")
+    assert ("(46% label E–G, naoorlogs 52%, alle labels zijn PBL-standaardlabels per type en "
+            "bouwperiode, geen geregistreerde labels)") in pbl
+    assert "78% van de labels zijn PBL-standaardlabels per type en bouwperiode" in \
+        explain_candidate({**mostly, "aandeel_label_geschat": 0.78}, gewichten=g,
+                          min_doelgroep=50, label_methode="pbl")
     measured = {**mostly, "aandeel_label_geschat": 0.3}
     text = explain_candidate(measured, gewichten=g, min_doelgroep=50)
     assert "(46% label E–G)" in text and "geschat" not in text.split(";")[0]
@@ -238,18 +254,19 @@ def random_buurten(draw):
             **{s: draw(score_value) for s in SCORES},
         })
         rows[-1]["wijknaam"] = rows[-1]["wijkcode"]
+        rows[-1]["n_naoorlogs"] = rows[-1]["aandeel_naoorlogs"] * rows[-1]["n_woningen"]
     return scored(rows)
 
 
-FAST = config(proeftuin={"stabiliteit_trekkingen": 30})
+FAST = bconfig(stabiliteit_trekkingen=30)
 
 
 ORDER_CFG = {niveau: config(proeftuin={"stabiliteit_trekkingen": 30, "niveau": niveau})
-             for niveau in ("buurt", "wijk")}
+             for niveau in ("buurt", "wijk", "auto")}
 
 
 @settings(max_examples=30, deadline=None)
-@given(b=random_buurten(), data=st.data(), niveau=st.sampled_from(["buurt", "wijk"]))
+@given(b=random_buurten(), data=st.data(), niveau=st.sampled_from(["buurt", "wijk", "auto"]))
 def test_ranks_invariant_to_row_order(b, data, niveau):
     cfg = ORDER_CFG[niveau]
     perm = data.draw(st.permutations(range(len(b))))
@@ -262,17 +279,33 @@ def test_ranks_invariant_to_row_order(b, data, niveau):
 @settings(max_examples=40, deadline=None)
 @given(b=random_buurten())
 def test_every_gemeente_with_target_dwellings_has_a_candidate(b):
+    """A gemeente gets a candidate exactly when a unit meets the post-war rule (and has target
+    dwellings, or the target group is unknown everywhere); otherwise a row saying why."""
     k = select_candidates(b, config=FAST).kandidaten
-    totals = b.groupby("gemeentecode")["n_doelgroep"].sum()
-    g = b.assign(scored=b[list(SCORES)].notna().any(axis=1) & (b["aandeel_naoorlogs"] > 0))
-    unknown = g.groupby("gemeentecode").apply(
-        lambda x: x["n_doelgroep"].isna().all() and x["scored"].any(), include_groups=False)
-    assert set(k.loc[~k["voorlopig"], "gemeentecode"]) == set(totals[totals > 0].index)
-    assert set(k.loc[k["voorlopig"], "gemeentecode"]) == set(unknown[unknown].index)
-    assert (k.loc[k["voorlopig"], "rang"] == 1).all()
-    assert k.loc[k["voorlopig"], "reden"].str.startswith("Voorlopig").all()
+    post_ok = (b["aandeel_naoorlogs"] >= 0.3) & (b["n_naoorlogs"] >= 50)
+    g = b.assign(post_ok=post_ok, target=b["n_doelgroep"] > 0,
+                 scored=b[list(SCORES)].notna().any(axis=1))
+    per = g.groupby("gemeentecode").apply(lambda x: pd.Series({
+        "target": x["target"].any(),
+        "target_post": (x["target"] & x["post_ok"]).any(),
+        "unknown": x["n_doelgroep"].isna().all() and x["scored"].any(),
+        "unknown_post": x["n_doelgroep"].isna().all() and (x["scored"] & x["post_ok"]).any(),
+    }), include_groups=False)
+    real, leeg = k[~k["geen_kandidaat"]], k[k["geen_kandidaat"]]
+    assert set(real.loc[~real["voorlopig"], "gemeentecode"]) == set(per.index[per["target_post"]])
+    assert set(real.loc[real["voorlopig"], "gemeentecode"]) == set(per.index[per["unknown_post"]])
+    assert set(leeg["gemeentecode"]) == set(
+        per.index[(per["target"] & ~per["target_post"]) | (per["unknown"] & ~per["unknown_post"])])
+    # never a pre-war unit, provisional ones included
+    assert (real["aandeel_naoorlogs"] >= 0.3).all() and (real["n_naoorlogs"] >= 50).all()
+    assert leeg["reden"].str.startswith(
+        "Geen kandidaat: geen buurt of dorp met genoeg naoorlogse woningen (minimaal 30%").all()
+    assert leeg["rang"].isna().all() and leeg["eenheid_code"].isna().all()
+    assert (real.loc[real["voorlopig"], "rang"] == 1).all()
+    assert real.loc[real["voorlopig"], "reden"].str.startswith("Voorlopig").all()
     assert k["reden"].str.len().gt(0).all()
-    assert (k.groupby("gemeentecode")["rang"].max() <= CFG["proeftuin"]["top_n"]).all()
+    assert (real.groupby("gemeentecode")["rang"].max() <= CFG["proeftuin"]["top_n"]).all()
+    assert k["primair"].all()  # one fixed level: it is the primary one
 
 
 @settings(max_examples=60, deadline=None)

@@ -207,3 +207,41 @@ def test_national_size_keeps_kmeans():
     assert any("steekproef van 5000" in n for n in r.notities)
     with pytest.raises(ConfigError, match="ward_max_n"):
         fit_typologie(df, config=fast_config(typologie={"methode": "ward"}))
+
+
+def test_names_say_whether_young_means_residents_or_buildings():
+    """'jong' alone was read as young buildings (issue #13): age of the residents and build
+    year now have their own words."""
+    z = pd.DataFrame({"aandeel_naoorlogs": [0.0, 0.0], "aandeel_koop": [1.0, 1.0],
+                      "aandeel_65plus": [-1.5, 1.5], "mediaan_bouwjaar": [1.2, -1.2]},
+                     index=[1, 2])
+    names = name_clusters(z)
+    assert names == {1: "koopwijk, jonge bewoners, jonge bebouwing",
+                     2: "koopwijk, vergrijsd, oude bebouwing"}
+    for name in names.values():
+        assert "jong" not in [w.strip() for w in name.split(",")]
+
+
+def test_every_descriptor_is_unambiguous():
+    from woonvoorraad.classify.typologie import WOORDEN
+
+    for feature, (hoog, laag) in WOORDEN.items():
+        assert hoog != laag, feature
+        for word in (hoog, laag):
+            assert word not in ("jong", "oud", "groeiend", "krimpend", "hoog", "laag"), feature
+    # one word for two different features only where they describe the same thing
+    seen: dict[str, str] = {}
+    same = {frozenset({"aandeel_label_efg", "aandeel_label_efg_verwacht"}),
+            frozenset({"aandeel_koop", "aandeel_huur"}),
+            frozenset({"aandeel_doelgroep", "aandeel_doelgroep_naoorlogs"})}
+    for feature, words in WOORDEN.items():
+        for word in words:
+            if word in seen:
+                assert frozenset({seen[word], feature}) in same, (word, seen[word], feature)
+            seen.setdefault(word, feature)
+
+
+def test_shared_words_appear_once_in_a_name():
+    z = pd.DataFrame({"aandeel_koop": [1.0, -1.0], "aandeel_label_efg": [1.5, -0.1],
+                      "aandeel_label_efg_verwacht": [1.4, 0.0]}, index=[1, 2])
+    assert name_clusters(z)[1] == "koopwijk, veel E–G-labels"

@@ -51,8 +51,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
                          "(or --gemeente for data fetched with 'woonvoorraad fetch')")
     result = build(
         bag_path=args.bag, buurten_path=args.buurten, out=args.out, cbs_paths=args.cbs,
-        labels_path=args.labels, prognose_path=args.prognose, gemeenten=args.gemeente or None,
-        config=cfg, analyse=not args.no_analyse,
+        labels_path=args.labels, prognose_path=args.prognose, inkomen_path=args.inkomen,
+        gemeenten=args.gemeente or None, config=cfg, analyse=not args.no_analyse,
         extra_parameters={"command": "build", "config_file": str(args.config or ""),
                           "overrides": args.overrides, "engine": args.engine},
         engine=args.engine, scheduler=args.scheduler, workers=args.workers,
@@ -73,7 +73,8 @@ def _build_fetched(args: argparse.Namespace, cfg: dict) -> int:
         result = build(
             bag_path=inputs["bag"], buurten_path=inputs["buurten"], out=out,
             cbs_paths=inputs.get("cbs") or [], labels_path=inputs.get("labels"),
-            prognose_path=inputs.get("forecast"), gemeenten=[code] if code else None,
+            prognose_path=inputs.get("forecast"), inkomen_path=inputs.get("inkomen"),
+            gemeenten=[code] if code else None,
             config=cfg, analyse=not args.no_analyse,
             extra_parameters={"command": "build", "gemeente": name, "overrides": args.overrides},
         )
@@ -148,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "repeatable, for trends")
     p.add_argument("--labels", type=Path, metavar="FILE", help="EP-Online bulk CSV or ZIP")
     p.add_argument("--prognose", type=Path, metavar="FILE", help="gemeente forecast table")
+    p.add_argument("--inkomen", type=Path, metavar="FILE",
+                   help="CBS income by tenure (inkomen.parquet from 'woonvoorraad fetch'): "
+                        "owners' over renters' income per gemeente for the target group")
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder")
     p.add_argument("--gemeente", action="append", default=[], metavar="NAME|CODE",
                    help="limit to this gemeente; without --bag: use data fetched with "
@@ -170,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_fetch_command(sub)
     _add_report_command(sub)
+    _add_scenario_command(sub)
     return parser
 
 
@@ -343,6 +348,71 @@ def _add_report_command(sub: argparse._SubParsersAction) -> None:
                         "needs internet)")
     _add_common(p)
     p.set_defaults(func=_cmd_report)
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from woonvoorraad.scenarios import load_scenario_config, run_scenarios, write_scenarios
+
+    if args.buurten and args.kandidaten:
+        raise SystemExit("woonvoorraad scenario: give --buurten or --kandidaten, not both")
+    settings = load_scenario_config(args.config, overrides=args.overrides)
+    result = run_scenarios(args.build, settings=settings, scenarios=args.scenario or None,
+                           buurtcodes=args.buurten or None, kandidaten=args.kandidaten)
+    out = write_scenarios(result, args.out)
+    tag = " [SYNTHETISCHE DEMODATA]" if result.synthetic else ""
+    print(printable(f"{out}{tag}: {result.buurten['buurtcode'].nunique()} buurten"))
+    for _, r in result.samenvatting.iterrows():
+        share = "onbekend" if r["aandeel_neutraal"] != r["aandeel_neutraal"] else (
+            f"{r['aandeel_neutraal']:.0%} ({r['aandeel_neutraal_laag']:.0%}-"
+            f"{r['aandeel_neutraal_hoog']:.0%})")
+        print(printable(f"  {r['scenario']}: doelgroep kostenneutraal {share}, mediane netto "
+                        f"maandlast {r['mediaan_netto_maandlast_doelgroep']:.0f} euro, gat "
+                        f"{r['gat_euro'] / 1e6:.1f} mln euro"))
+    for note in result.notes:
+        print(printable(f"  let op: {note}"))
+    return 0
+
+
+_SCENARIO_EPILOG = """\
+examples:
+  woonvoorraad scenario --build data/processed/demo --out data/scenarios/demo
+  woonvoorraad scenario --build DIR --out OUT --scenario naar_label_c --kandidaten
+  woonvoorraad scenario --build DIR --out OUT --buurten BU01140101 BU01140102 \\
+      --set prijzen.gasprijs=1.50 --set gemeente.bijdrage_aandeel=0.2 \\
+      --set gemeente.bijdrage_max=5000
+
+Prices, rates and subsidies (with sources) are in woonvoorraad/config/scenarios.toml.
+"""
+
+
+def _add_scenario_command(sub: argparse._SubParsersAction) -> None:
+    """The ``scenario`` subcommand."""
+    p = sub.add_parser(
+        "scenario", help="what an upgrade costs, saves and asks of the owners, per buurt",
+        description="Apply named packages (naar label B/C, isolatie E/F/G naar C, "
+                    "levensloopbestendig) to the buurten of a build: investment, subsidies, "
+                    "energy saved, loan payment and net monthly cost per income group, and "
+                    "the share of target-group owners for whom it is cash-flow neutral. "
+                    "Writes its own folder; the build folder is only read.",
+        epilog=_SCENARIO_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", type=Path, required=True, metavar="DIR",
+                   help="build folder (of 'woonvoorraad build' or 'demo')")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="output folder of the scenario run")
+    p.add_argument("--scenario", action="append", default=[], metavar="NAME",
+                   help="package to run (repeatable; default: all in the settings)")
+    sel = p.add_mutually_exclusive_group()
+    sel.add_argument("--buurten", nargs="+", metavar="BUURTCODE", help="only these buurten")
+    sel.add_argument("--kandidaten", action="store_true",
+                     help="only the buurten of the pilot candidates (proeftuinen.csv), "
+                          "with a ranked table per candidate")
+    g = p.add_argument_group("settings")
+    g.add_argument("--config", type=Path, metavar="FILE",
+                   help="TOML file overriding the scenario settings (config/scenarios.toml)")
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one scenario setting, e.g. --set prijzen.gasprijs=1.5")
+    _add_common(p)
+    p.set_defaults(func=_cmd_scenario)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,8 +38,9 @@ from woonvoorraad._io import (
 from woonvoorraad._log import SafeFormatter
 from woonvoorraad._memory import peak_rss_mb
 from woonvoorraad.config import Config, default_config
+from woonvoorraad.errors import InputError
 from woonvoorraad.sources import bag, cbs, eponline
-from woonvoorraad.stock import indicators
+from woonvoorraad.stock import indicators, woonplaatsen
 from woonvoorraad.stock.dwellings import check_label_match, dwelling_stage, pand_stage
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ BUILD_OUTPUTS: tuple[str, ...] = (
     "proeftuinen.csv", "proeftuinen_stabiliteit.csv",
     "instrumenten.csv", "kosten_buurt.csv", "kosten_gemeente.csv", "typologie_k.csv",
     "typologie_profielen.csv", "typologie_imputatie.csv", "score_componenten.csv",
-    "uitgesloten.csv", "label_model.csv", "label_selectie.csv",
+    "uitgesloten.csv", "label_model.csv", "label_selectie.csv", "woonplaatsen.csv",
 )
 
 #: Files that older versions wrote and a build no longer does (the analysis columns are in
@@ -184,6 +185,7 @@ def build(
     cbs_paths: Sequence[str | Path] = (),
     labels_path: str | Path | None = None,
     prognose_path: str | Path | None = None,
+    inkomen_path: str | Path | None = None,
     gemeenten: Sequence[str] | None = None,
     config: Config | None = None,
     synthetic: bool | None = None,
@@ -212,6 +214,10 @@ def build(
         EP-Online bulk CSV or ZIP; without it every label is estimated.
     prognose_path
         Gemeente population/household forecast table (from ``woonvoorraad fetch``).
+    inkomen_path
+        CBS income by tenure (``inkomen.parquet`` from ``woonvoorraad fetch``): the owners'
+        over renters' income of each gemeente for the target group; without it the national
+        setting ``[doelgroep] inkomen_eigenaar_huurder``.
     gemeenten
         Limit the build to these gemeentecodes.
     config
@@ -260,6 +266,7 @@ def build(
             cbs_paths=[Path(p) for p in cbs_paths],
             labels_path=Path(labels_path) if labels_path else None,
             prognose_path=Path(prognose_path) if prognose_path else None,
+            inkomen_path=Path(inkomen_path) if inkomen_path else None,
             gemeenten=gemeenten, cfg=cfg, synthetic=synthetic, analyse=analyse,
             extra_parameters=extra_parameters or {}, capture=capture, started=started,
             engine=engine, scheduler=scheduler, workers=workers, checks=checks,
@@ -283,6 +290,7 @@ def _build(
     prognose_path: Path | None,
     gemeenten: Sequence[str] | None,
     cfg: Config,
+    inkomen_path: Path | None = None,
     synthetic: bool | None,
     analyse: bool,
     extra_parameters: dict[str, Any],
@@ -304,6 +312,10 @@ def _build(
     if synthetic:
         logger.info("inputs are SYNTHETIC demo data; every output is marked as such")
     inputs = [_input_entry("buurten", buurten_path, year=cbs_read.year)]
+    inkomen_info: dict[str, Any] = {"bron": "[doelgroep] inkomen_eigenaar_huurder (landelijk)"}
+    if inkomen_path is not None:
+        buurten, inkomen_info = _owner_renter_ratios(buurten, inkomen_path)
+        inputs.append(_input_entry("inkomen", inkomen_path))
 
     bbox = tuple(float(v) for v in buurten.total_bounds)
     lo, hi = cfg["dwellings"]["bouwjaar_min"], cfg["dwellings"]["bouwjaar_max"]
@@ -367,13 +379,23 @@ def _build(
         prognose = pd.read_parquet(prognose_path)
         inputs.append(_input_entry("prognose", prognose_path))
 
+    lm = report.label_model
+    label_methode = lm.methode if lm is not None else "pbl"
+    fout = (lm.metrics.get("mae_buurt_efg", {}).get("model")
+            if lm is not None and lm.methode == "model" else None)
+    if analyse and dist is not None:  # the analysis needs the dwellings in memory
+        from woonvoorraad.stock.distributed import read_parts
+
+        dwell = read_parts(dist.parts)
+    dorpen = None
+    if dwell is not None:
+        dorpen = woonplaatsen.woonplaats_indicators(dwell, ind, config=cfg, label_fout=fout)
+        steps.mark("woonplaatsen")
+
     analysis_result = None
     if analyse:
-        if dist is not None:  # the analysis needs the dwellings in memory (no geometry)
-            from woonvoorraad.stock.distributed import read_parts
-
-            dwell = read_parts(dist.parts)
-        analysis_result = _run_analysis(ind, dwell, cfg, prognose)
+        analysis_result = _run_analysis(ind, dwell, cfg, prognose, woonplaatsen=dorpen,
+                                        label_methode=label_methode)
         if analysis_result is not None:
             ind = analysis_result.buurten
         steps.mark("analysis")
@@ -404,6 +426,9 @@ def _build(
                                         "(`build --engine dask`): PBL default labels; use "
                                         "the memory engine for the label model")
     manifest["label_model"] = label_result.manifest()
+    manifest["doelgroep"] = {**_target_group_summary(ind, cfg), "inkomen": inkomen_info}
+    manifest["woonplaatsen"] = {**woonplaatsen.summary(dorpen),
+                                "bron": report.woonplaats or None}
     if analysis_result is not None:
         manifest["analysis"] = analysis_result.summary()
     if checks is not None:
@@ -436,6 +461,9 @@ def _build(
                 pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(
                     txn.path(name), index=False, quoting=csv.QUOTE_NONNUMERIC,
                     lineterminator="\n")
+        if dorpen is not None:
+            dorpen.to_csv(txn.path("woonplaatsen.csv"), index=False,
+                          quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
         label_result.table().to_csv(txn.path("label_model.csv"), index=False,
                                     lineterminator="\n")
         label_result.selectie.to_csv(txn.path("label_selectie.csv"), index=False,
@@ -494,8 +522,48 @@ def _dwellings_dask(bag_path: Path, buurten: gpd.GeoDataFrame, labels_path: Path
     return result
 
 
+def _owner_renter_ratios(buurten: gpd.GeoDataFrame, path: Path
+                         ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Each gemeente's owners' over renters' income from the CBS income table, as the buurt
+    column ``inkomen_eigenaar_huurder``; gemeenten the table cannot answer keep the setting."""
+    from woonvoorraad.sources import inkomen
+
+    frame = inkomen.read_inkomen(path)
+    per: dict[str, Any] = {}
+    for code in sorted(buurten["gemeentecode"].dropna().astype(str).unique()):
+        try:
+            r = inkomen.owner_income_ratio(frame, code, noemer="huur")
+        except InputError as exc:
+            logger.warning("%s: %s; the national setting is used for %s", path.name, exc, code)
+            continue
+        per[code] = r._asdict()
+    buurten = buurten.copy()
+    buurten["inkomen_eigenaar_huurder"] = buurten["gemeentecode"].astype(str).map(
+        {k: v["verhouding"] for k, v in per.items()}).astype(float)
+    return buurten, {"bron": f"CBS inkomen naar woonsituatie ({path.name})",
+                     "per_gemeente": per}
+
+
+def _target_group_summary(ind: pd.DataFrame, cfg: Config) -> dict[str, Any]:
+    """``manifest["doelgroep"]``: per gemeente and in total the target group with its range."""
+    if "n_naoorlogs_eengezins" not in ind.columns:
+        return {}
+    per = indicators.target_group_by(ind, cfg)
+    tot = indicators.target_group_by(ind.assign(_alle="alle"), cfg, by="_alle")
+
+    def row(r: pd.Series) -> dict[str, float | None]:
+        return {k: (None if pd.isna(v) else round(float(v), 1)) for k, v in r.items()}
+
+    return {"totaal": row(tot.iloc[0]) if len(tot) else {},
+            "per_gemeente": {str(k): row(r) for k, r in per.iterrows()},
+            "toelichting": "bereik = kleinste en grootste uitkomst over alle combinaties van de "
+                           "lage en hoge aannames ([doelgroep]); geen statistisch interval"}
+
+
 def _run_analysis(ind: gpd.GeoDataFrame, dwell: gpd.GeoDataFrame, cfg: Config,
-                  prognose: pd.DataFrame | None) -> Any:
+                  prognose: pd.DataFrame | None, *, woonplaatsen: pd.DataFrame | None,
+                  label_methode: str) -> Any:
     from woonvoorraad.classify import analysis
 
-    return analysis.analyse(ind, dwell, config=cfg, prognose=prognose)
+    return analysis.analyse(ind, dwell, config=cfg, prognose=prognose,
+                            woonplaatsen=woonplaatsen, label_methode=label_methode)

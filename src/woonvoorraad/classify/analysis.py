@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from woonvoorraad import __version__
-from woonvoorraad.classify.instrumenten import read_rules, select_instruments
+from woonvoorraad.classify.instrumenten import (
+    read_rules,
+    select_instruments,
+    short_list,
+    summarize,
+)
 from woonvoorraad.classify.kosten import BRON as KOSTEN_BRON
 from woonvoorraad.classify.kosten import INVESTERING, compute_costs
 from woonvoorraad.classify.proeftuinen import (
@@ -68,7 +73,8 @@ class AnalysisResult:
         ``proeftuinscore``, cost summary (``investering_*``), typology (``typologie_*``) and
         ``instrumenten`` (comma-joined codes that fit).
     proeftuinen
-        Candidates per gemeente with reason and stability.
+        Candidates per gemeente and level (``primair`` flags the primary level) with reason
+        and stability, and a ``geen_kandidaat`` row where no unit meets the post-war rule.
     proeftuinen_stabiliteit
         Rank of each candidate per one-at-a-time weight variant.
     instrumenten
@@ -129,6 +135,12 @@ class AnalysisResult:
         b = self.buurten
         t = self.typologie
         kand = self.proeftuinen
+        if len(kand) and "primair" in kand.columns:
+            leeg = kand[kand["geen_kandidaat"].astype(bool) & kand["primair"].astype(bool)]
+            kand = kand[~kand["geen_kandidaat"].astype(bool) & kand["primair"].astype(bool)]
+        else:
+            leeg = kand.iloc[0:0]
+        niveaus = self.proeftuin_resultaat.niveaus
         gem_doel = b.groupby("gemeentecode")["n_doelgroep"].sum(min_count=1) \
             if "n_doelgroep" in b.columns else pd.Series(dtype=float)
         with_target = sorted(gem_doel[gem_doel > 0].index.astype(str))
@@ -150,6 +162,13 @@ class AnalysisResult:
                        for s in SCORES},
             "proeftuin": {
                 "niveau": self.config["proeftuin"]["niveau"],
+                "niveau_per_gemeente": {str(k): str(v) for k, v in
+                                        niveaus["niveau_primair"].items()}
+                if "niveau_primair" in niveaus.columns else {},
+                "min_aandeel_naoorlogs": self.config["proeftuin"]["min_aandeel_naoorlogs"],
+                "min_naoorlogs": self.config["proeftuin"]["min_naoorlogs"],
+                "gemeenten_zonder_naoorlogse_eenheid": sorted(
+                    leeg["gemeentecode"].astype(str).unique()),
                 "gewichten": dict(self.config["proeftuin"]["gewichten"]),
                 "min_doelgroep": self.config["proeftuin"]["min_doelgroep"],
                 "top_n": self.config["proeftuin"]["top_n"],
@@ -165,6 +184,8 @@ class AnalysisResult:
             },
             "instrumenten": {
                 **self.regels_meta,
+                **summarize(self.instrumenten, buurtcodes=self.buurten["buurtcode"],
+                            kandidaten=kand, config=self.config),
                 "n_past": int((self.instrumenten["status"] == "past").sum()),
                 "n_onbekend": int((self.instrumenten["status"] == "onbekend").sum()),
                 "per_instrument": {
@@ -227,6 +248,8 @@ def analyse(
     *,
     config: dict,
     prognose: pd.DataFrame | None = None,
+    woonplaatsen: pd.DataFrame | None = None,
+    label_methode: str | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on canonical ``buurten`` and ``dwellings`` tables.
 
@@ -242,6 +265,13 @@ def analyse(
         Optional gemeente forecast with ``gemeentecode``, ``jaar``, ``bevolking``,
         ``huishoudens``; without it the forecast part of the demographic pressure is NaN and
         the notes say so.
+    woonplaatsen
+        The stock stage's village table (one row per gemeente × BAG woonplaats) for the
+        proeftuin candidates at village level; None: villages are approximated from the
+        buurten and a note says so.
+    label_methode
+        ``"model"`` or ``"pbl"`` (``manifest["label_model"]["methode"]``), for the candidate
+        reasons; None: inferred from ``dwellings["label_bron"]`` when it is there.
 
     Returns
     -------
@@ -305,19 +335,28 @@ def analyse(
         ",".join)
     # object first: with no match at all, the mapped column is float NaN
     b["instrumenten"] = b["buurtcode"].map(fits).astype(object).fillna("")
+    b["instrumenten_kortlijst"] = b["buurtcode"].map(short_list(inst)).astype(object).fillna("")
 
     # 5. proeftuinen
-    pt = select_candidates(b, config=config, dwellings=dwellings)
+    if label_methode is None and "label_bron" in dwellings.columns:
+        bron = set(dwellings["label_bron"].dropna().astype(str).unique())
+        label_methode = "pbl" if "pbl" in bron and "model" not in bron else \
+            "model" if "model" in bron else None
+    pt = select_candidates(b, config=config, dwellings=dwellings, woonplaatsen=woonplaatsen,
+                           prognose=prognose, label_methode=label_methode)
     notes += pt.notities
-    if config["proeftuin"]["niveau"] == "buurt":
-        rank = pt.kandidaten.set_index("eenheid_code")["rang"]
-        b["proeftuin_rang"] = b["buurtcode"].map(rank).astype("Int64")
-    else:
-        member = {}
-        for _, r in pt.kandidaten.iterrows():
-            for code in str(r["buurtcodes"]).split(","):
-                member[code] = r["eenheid_code"]
-        b["proeftuin_eenheid"] = b["buurtcode"].map(member).astype("string")
+    prim = pt.kandidaten
+    if len(prim):
+        prim = prim[prim["primair"] & ~prim["geen_kandidaat"]]
+    on_buurt = prim[prim["niveau"] == "buurt"] if len(prim) else prim
+    rank = on_buurt.set_index("eenheid_code")["rang"] if len(on_buurt) else pd.Series(
+        dtype="Int64")
+    b["proeftuin_rang"] = b["buurtcode"].map(rank).astype("Int64")
+    member = {}
+    for _, r in (prim[prim["niveau"] != "buurt"] if len(prim) else prim).iterrows():
+        for code in str(r["buurtcodes"]).split(","):
+            member.setdefault(code, str(r["eenheid_code"]))
+    b["proeftuin_eenheid"] = b["buurtcode"].map(member).astype("string")
 
     # 6. exclusions, in one table
     gem = b.set_index("buurtcode")["gemeentecode"]
@@ -326,8 +365,10 @@ def analyse(
         nan = b.loc[b[s].isna(), ["buurtcode"]]
         parts.append(nan.assign(onderdeel="scores",
                                 reden=f"{s}: geen van de invoerkolommen heeft een waarde"))
-    if config["proeftuin"]["niveau"] == "buurt":
-        pu = pt.uitgesloten.rename(columns={"eenheid_code": "buurtcode"})
+    levels = set(pt.uitgesloten["niveau"]) | set(pt.eenheden["niveau"])
+    if "buurt" in levels:
+        pu = pt.uitgesloten[pt.uitgesloten["niveau"] == "buurt"].rename(
+            columns={"eenheid_code": "buurtcode"})
         parts.append(pu[["buurtcode", "reden"]].assign(onderdeel="proeftuin"))
     else:
         units = pt.uitgesloten
@@ -347,7 +388,7 @@ def analyse(
         b = gpd.GeoDataFrame(b, geometry=buurten.geometry.name, crs=buurten.crs)
     # the steps log their own remarks; only the summary line is logged here
     logger.info("analyse: %d buurten, %d kandidaten, %d instrument-matches, typologie k=%d",
-                len(b), len(pt.kandidaten), int((inst["status"] == "past").sum()), typ.k)
+                len(b), len(prim), int((inst["status"] == "past").sum()), typ.k)
     return AnalysisResult(
         buurten=b, proeftuinen=pt.kandidaten, proeftuinen_stabiliteit=pt.stabiliteit,
         instrumenten=inst, kosten_buurt=kb, kosten_gemeente=kg, typologie=typ,

@@ -1,25 +1,36 @@
 """Proeftuin (pilot) candidates per gemeente, with Dutch reasons and a rank-stability check.
 
-Every unit (buurt, wijk or woonplaats; ``[proeftuin] niveau``) gets a *proeftuinscore*: the
-weighted mean of its scores with the weights of ``[proeftuin.gewichten]`` (a negative weight
-uses ``1 - score``, so less financial room ranks higher), rescaled over the scores the unit
-has. Per gemeente the candidates are the ``top_n`` units with at least ``min_doelgroep`` target
-dwellings, ranked by that score; ties are broken by more target dwellings, then by code, so
-the ranking does not depend on row order. A gemeente with target dwellings but no unit of the
-minimum size still gets its best unit, marked "kleiner dan de minimumomvang". A gemeente whose
-target group is unknown in every unit (the CBS input lacks tenure or WOZ) gets its best unit with
-post-war dwellings as one provisional candidate (``voorlopig``), ranked on the scores it has
-(``[proeftuin] voorlopig_bij_onbekende_doelgroep``).
+Every unit (buurt, wijk or woonplaats; :mod:`woonvoorraad.classify.proeftuin_eenheden`) gets a
+*proeftuinscore*: the weighted mean of its scores with the weights of ``[proeftuin.gewichten]``
+(a negative weight uses ``1 - score``, so less financial room ranks higher), rescaled over the
+scores the unit has.
 
-Aggregated levels: counts are summed, scores and figures are dwelling-weighted means of the
-buurten (``n_woningen``). The woonplaats of a buurt is, in order of preference, the
-``woonplaats`` column of ``buurten``, the modal ``woonplaats`` of its dwellings, or its CBS
-wijk (``wijknaam``; in rural Drenthe a wijk is usually one village).
+Post-war rule: the Regio Deal is about the post-war stock, so a unit can only be a candidate
+(provisional ones included) when at least ``min_aandeel_naoorlogs`` of its dwellings and at least
+``min_naoorlogs`` dwellings are post-war. A gemeente where no unit meets it gets no candidate but
+a row saying so (``geen_kandidaat``), never a pre-war area.
+
+Per gemeente the candidates are the ``top_n`` units that meet the post-war rule and have at least
+``min_doelgroep`` target dwellings, ranked by that score; ties are broken by more target
+dwellings, then by code, so the ranking does not depend on row order. A gemeente with target
+dwellings but no unit of the minimum size still gets its best unit, marked "kleiner dan de
+minimumomvang". A gemeente whose target group is unknown in every unit (the CBS input lacks
+tenure or WOZ) gets its best post-war unit as one provisional candidate (``voorlopig``), ranked
+on the scores it has (``[proeftuin] voorlopig_bij_onbekende_doelgroep``).
+
+Levels: ``niveau = "auto"`` ranks both buurten and woonplaatsen and flags, per gemeente, the
+primary level (``primair``): villages in rural gemeenten, buurten elsewhere
+(:func:`~woonvoorraad.classify.proeftuin_eenheden.choose_levels`). A fixed level ranks that
+level only.
 
 Stability: every weight is multiplied by a factor drawn from ``U(1 - v, 1 + v)`` (fixed seed),
-and separately moved ``±v`` one weight at a time; ``stabiliteit_top_n`` is the share of random
-draws in which a candidate stays in its gemeente's top N, the long table
-:attr:`ProeftuinResultaat.stabiliteit` holds its rank per one-at-a-time variant.
+and each draw is ranked with the central, low and high target-group estimate
+(``n_doelgroep``, ``_laag``, ``_hoog``: eligibility and the concentration score change with it);
+``stabiliteit_top_n`` is the share of those rankings in which a candidate stays in its gemeente's
+top N. The long table :attr:`ProeftuinResultaat.stabiliteit` holds its rank per one-at-a-time
+variant (each weight ±v, and the low and high target group). When fewer than two scores drive
+the ranking, or the gemeente has no more eligible units than places, stability is NaN with a
+Dutch note (``stabiliteit_opmerking``): a 100 % there would mean nothing.
 """
 
 from __future__ import annotations
@@ -32,20 +43,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from woonvoorraad.classify.scores import SCORE_LABELS, SCORES
-from woonvoorraad.errors import ConfigError, InputError
+from woonvoorraad.classify.proeftuin_eenheden import (
+    KENGETALLEN,
+    NIVEAUS,
+    SCENARIOS,
+    add_scenario_scores,
+    assign_woonplaats,
+    choose_levels,
+    make_units,
+    woonplaats_units,
+)
+from woonvoorraad.classify.proeftuin_tekst import (
+    explain_candidate,
+    geen_kandidaat_tekst,
+    pct,
+)
+from woonvoorraad.classify.scores import SCORES
+from woonvoorraad.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-NIVEAUS: tuple[str, ...] = ("buurt", "wijk", "woonplaats")
+__all__ = ["KENGETALLEN", "NIVEAUS", "ProeftuinResultaat", "assign_woonplaats", "check_config",
+           "compute_candidate_score", "explain_candidate", "make_units", "select_candidates"]
 
-#: Figures carried to the units for the reasons (dwelling-weighted at aggregated levels).
-KENGETALLEN: tuple[str, ...] = (
+#: Columns of :attr:`ProeftuinResultaat.kandidaten` (``proeftuinen.csv``), in order.
+KANDIDAAT_KOLOMMEN: tuple[str, ...] = (
+    "gemeentecode", "gemeentenaam", "niveau", "primair", "rang", "geen_kandidaat",
+    "eenheid_code", "eenheid_naam", "buurtcodes", "n_buurten", "n_doelgroep",
+    "n_doelgroep_laag", "n_doelgroep_hoog", "n_woningen", "n_naoorlogs", "aandeel_naoorlogs",
+    "mediaan_bouwjaar", "voldoet_minimum", "voorlopig", "proeftuinscore", *SCORES,
     "aandeel_label_efg", "aandeel_label_efg_verwacht", "aandeel_label_efg_verwacht_naoorlogs",
-    "aandeel_label_geschat", "aandeel_naoorlogs", "aandeel_65plus", "aandeel_eengezins_voor_1975",
-    "woz_t_o_v_mediaan", "aandeel_laag_inkomen", "inkomen_t_o_v_daeb", "trend_huishoudens",
-    "trend_65plus", "prognose_huishoudens",
+    "aandeel_label_geschat", "aandeel_65plus", "woz_t_o_v_mediaan", "aandeel_laag_inkomen",
+    "stabiliteit_top_n", "stabiliteit_varianten", "stabiliteit_opmerking", "scores_ontbrekend",
+    "reden",
 )
+
+
+_TEKST = ("gemeentecode", "gemeentenaam", "niveau", "eenheid_code", "eenheid_naam",
+          "buurtcodes", "stabiliteit_opmerking", "scores_ontbrekend", "reden")
 
 
 @dataclass
@@ -55,13 +90,18 @@ class ProeftuinResultaat:
     Attributes
     ----------
     kandidaten
-        One row per candidate (see :func:`select_candidates`).
+        One row per candidate per level, plus one ``geen_kandidaat`` row per gemeente and level
+        where no unit meets the post-war rule (see :func:`select_candidates`).
     stabiliteit
-        Long table: candidate × one-at-a-time weight variant → rank and ``in_top_n``.
+        Long table: candidate × one-at-a-time variant → rank and ``in_top_n``.
     eenheden
-        All units with their proeftuinscore and rank within the gemeente.
+        All units of every level with their proeftuinscore, rank within the gemeente,
+        ``voldoet_naoorlogs`` and ``primair``.
     uitgesloten
         Units that could not be ranked, with the reason.
+    niveaus
+        Per gemeente: ``niveau_primair`` and, for ``niveau = "auto"``,
+        ``woningen_per_km2_land``, ``n_woonplaatsen`` and ``landelijk``.
     notities
         Remarks (woonplaats source, gemeenten without target dwellings, ...).
     """
@@ -70,6 +110,7 @@ class ProeftuinResultaat:
     stabiliteit: pd.DataFrame
     eenheden: pd.DataFrame
     uitgesloten: pd.DataFrame
+    niveaus: pd.DataFrame = field(default_factory=pd.DataFrame)
     notities: list[str] = field(default_factory=list)
 
 
@@ -82,6 +123,14 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError("proeftuin.top_n must be >= 1")
     if float(p["min_doelgroep"]) < 0:
         raise ConfigError("proeftuin.min_doelgroep must be >= 0")
+    if not 0 <= float(p["min_aandeel_naoorlogs"]) <= 1:
+        raise ConfigError("proeftuin.min_aandeel_naoorlogs must be in [0, 1]")
+    if float(p["min_naoorlogs"]) < 0:
+        raise ConfigError("proeftuin.min_naoorlogs must be >= 0")
+    if not float(p["landelijk_max_woningen_per_km2"]) > 0:
+        raise ConfigError("proeftuin.landelijk_max_woningen_per_km2 must be > 0")
+    if int(p["landelijk_min_woonplaatsen"]) < 1:
+        raise ConfigError("proeftuin.landelijk_min_woonplaatsen must be >= 1")
     if not 0 <= float(p["stabiliteit_variatie"]) < 1:
         raise ConfigError("proeftuin.stabiliteit_variatie must be in [0, 1)")
     if int(p["stabiliteit_trekkingen"]) < 1:
@@ -94,294 +143,23 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError("proeftuin.gewichten: all weights are zero")
 
 
-# -- Dutch formatting -------------------------------------------------------------------------
-
-def _pct(x: float) -> str:
-    return f"{round(100 * x):d}%"
-
-
-def _num(n: float) -> str:
-    return f"{round(n):,d}".replace(",", ".")
-
-
-def _signed(x: float, nd: int = 1) -> str:
-    text = f"{x:+.{nd}f}".replace(".", ",")
-    return text.replace("-", "−")
-
-
-def _niveau_woord(v: float) -> str:
-    return "zeer hoge" if v >= 0.75 else "hoge" if v >= 0.5 else "matige" if v >= 0.25 else "lage"
-
-
-def _ok(x: Any) -> bool:
-    return x is not None and x is not pd.NA and bool(np.isfinite(float(x)))
-
-
-def _label_tekst(row: Mapping[str, Any]) -> str:
-    """The expected E–G share (post-war beside it), saying when it is mostly estimated.
-
-    Examples
-    --------
-    >>> _label_tekst({"aandeel_label_efg_verwacht": 0.46, "aandeel_label_geschat": 0.8})
-    ' (46% label E–G, grotendeels geschat)'
-    >>> _label_tekst({"aandeel_label_efg_verwacht": 0.3, "aandeel_label_geschat": 1.0,
-    ...               "aandeel_label_efg_verwacht_naoorlogs": 0.52})
-    ' (30% label E–G, naoorlogs 52%, geheel geschat)'
-    >>> _label_tekst({"aandeel_label_efg": 0.2, "aandeel_label_geschat": 0.1})
-    ' (20% label E–G)'
-    """
-    efg = row.get("aandeel_label_efg_verwacht")
-    if not _ok(efg):
-        efg = row.get("aandeel_label_efg")
-    if not _ok(efg):
-        return ""
-    parts = [f"{_pct(efg)} label E–G"]
-    naoorlogs = row.get("aandeel_label_efg_verwacht_naoorlogs")
-    if _ok(naoorlogs):
-        parts.append(f"naoorlogs {_pct(naoorlogs)}")
-    geschat = row.get("aandeel_label_geschat")
-    if not _ok(geschat):
-        parts.append("geregistreerd of geschat")
-    elif float(geschat) >= 0.995:
-        parts.append("geheel geschat")
-    elif float(geschat) > 0.5:
-        parts.append("grotendeels geschat")
-    return f" ({', '.join(parts)})"
-
-
-def _zin(score: str, row: Mapping[str, Any]) -> str:
-    v = float(row[score])
-    if score == "energiebehoefte":
-        return f"{_niveau_woord(v)} energiebehoefte{_label_tekst(row)}"
-    if score == "levensloopbehoefte":
-        parts = []
-        if _ok(row.get("aandeel_65plus")):
-            parts.append(f"{_pct(row['aandeel_65plus'])} 65-plus")
-        if _ok(row.get("aandeel_eengezins_voor_1975")):
-            parts.append(f"{_pct(row['aandeel_eengezins_voor_1975'])} eengezinswoningen "
-                         "van vóór 1975")
-        extra = f" ({', '.join(parts)})" if parts else ""
-        return f"{_niveau_woord(v)} levensloopbehoefte{extra}"
-    if score == "financiele_ruimte":
-        word = ("zeer weinig" if v < 0.25 else "weinig" if v < 0.5
-                else "redelijke" if v < 0.75 else "veel")
-        parts = []
-        r = row.get("woz_t_o_v_mediaan")
-        if _ok(r):
-            r = float(r)
-            parts.append(f"WOZ {_pct(1 - r)} onder gemeentemediaan" if r < 0.995
-                         else f"WOZ {_pct(r - 1)} boven gemeentemediaan" if r > 1.005
-                         else "WOZ gelijk aan gemeentemediaan")
-        if _ok(row.get("aandeel_laag_inkomen")):
-            parts.append(f"{_pct(row['aandeel_laag_inkomen'])} lage inkomens")
-        extra = f" ({', '.join(parts)})" if parts else ""
-        return f"{word} financiële ruimte{extra}"
-    if score == "doelgroepconcentratie":
-        a = row.get("aandeel_doelgroep")
-        extra = f" ({_pct(a)} van de woningen)" if _ok(a) else ""
-        return f"{_niveau_woord(v)} concentratie doelgroepwoningen{extra}"
-    parts = []
-    if _ok(row.get("trend_huishoudens")):
-        parts.append(f"huishoudens {_signed(100 * row['trend_huishoudens'])}%/jaar")
-    if _ok(row.get("prognose_huishoudens")):
-        parts.append(f"prognose gemeente {_signed(100 * row['prognose_huishoudens'])}%/jaar")
-    if _ok(row.get("trend_65plus")):
-        parts.append(f"65-plusaandeel {_signed(100 * row['trend_65plus'])} pp/jaar")
-    extra = f" ({', '.join(parts)})" if parts else ""
-    return f"{_niveau_woord(v)} demografische druk{extra}"
-
-
-def explain_candidate(
-    row: Mapping[str, Any],
-    *,
-    gewichten: Mapping[str, float],
-    min_doelgroep: float,
-    max_onderdelen: int = 3,
-) -> str:
-    """One-line Dutch reason: the scores and figures that put a unit on the list.
-
-    The scores are ordered by their contribution (``|weight| × oriented score``); those with an
-    oriented score ≥ 0.5 are named (at least one, at most ``max_onderdelen``), followed by the
-    number of target dwellings and, where it applies, the minimum-size remark and the scores
-    that had no data.
-
-    Examples
-    --------
-    >>> row = {"energiebehoefte": 0.9, "aandeel_label_efg_verwacht": 0.68,
-    ...        "aandeel_label_geschat": 0.7, "levensloopbehoefte": 0.7,
-    ...        "aandeel_65plus": 0.41, "financiele_ruimte": 0.2, "woz_t_o_v_mediaan": 0.82,
-    ...        "doelgroepconcentratie": 0.3, "demografische_druk": float("nan"),
-    ...        "n_doelgroep": 212}
-    >>> explain_candidate(row, gewichten={"energiebehoefte": 0.3, "levensloopbehoefte": 0.2,
-    ...                       "financiele_ruimte": -0.15, "doelgroepconcentratie": 0.25,
-    ...                       "demografische_druk": 0.1}, min_doelgroep=50)
-    'Zeer hoge energiebehoefte (68% label E–G, grotendeels geschat), \
-hoge levensloopbehoefte (41% 65-plus), zeer weinig financiële ruimte \
-(WOZ 18% onder gemeentemediaan); 212 doelgroepwoningen (zonder demografische druk: geen gegevens)'
-    """
-    contrib = []
-    missing = []
-    for s, w_raw in gewichten.items():
-        w = float(w_raw)
-        if w == 0:
-            continue
-        v = row.get(s)
-        if not _ok(v):
-            missing.append(SCORE_LABELS[s])
-            continue
-        oriented = float(v) if w > 0 else 1.0 - float(v)
-        contrib.append((abs(w) * oriented, oriented, s))
-    contrib.sort(key=lambda t: (-t[0], SCORES.index(t[2])))
-    chosen = [s for _, o, s in contrib if o >= 0.5][:max_onderdelen] or [
-        s for _, _, s in contrib[:1]]
-    n = row.get("n_doelgroep")
-    if chosen:
-        text = ", ".join(_zin(s, row) for s in chosen)
-        text = text[0].upper() + text[1:]
-    else:
-        text = "Geen scores beschikbaar; gekozen op het aantal doelgroepwoningen"
-    if _ok(n):
-        text += f"; {_num(float(n))} doelgroepwoning{'' if round(float(n)) == 1 else 'en'}"
-        if float(n) < min_doelgroep:
-            text += f" — kleiner dan de minimumomvang ({_num(float(n))} < {_num(min_doelgroep)})"
-    if missing:
-        text += f" (zonder {', '.join(missing)}: geen gegevens)"
-    return text
-
-
-# -- units ------------------------------------------------------------------------------------
-
-def assign_woonplaats(
-    buurten: pd.DataFrame, dwellings: pd.DataFrame | None = None
-) -> tuple[pd.Series, str]:
-    """Woonplaats (village) of every buurt and a description of where it came from.
-
-    Order of preference: ``buurten["woonplaats"]``; the modal ``woonplaats`` of the buurt's
-    dwellings (ties: alphabetical); the CBS ``wijknaam`` (else ``wijkcode``). Gaps in a source
-    are filled from the next one.
-
-    Examples
-    --------
-    >>> b = pd.DataFrame({"buurtcode": ["BU1", "BU2"], "wijknaam": ["Sleen", "Sleen"]})
-    >>> s, bron = assign_woonplaats(b)
-    >>> s.tolist(), bron
-    (['Sleen', 'Sleen'], 'CBS-wijk (wijknaam) als benadering van de woonplaats')
-    """
-    fallback_col = "wijknaam" if "wijknaam" in buurten.columns else "wijkcode"
-    if fallback_col not in buurten.columns:
-        raise InputError("buurten lacks wijknaam/wijkcode needed for the woonplaats level")
-    fallback = buurten[fallback_col].astype("string")
-    if "woonplaats" in buurten.columns and buurten["woonplaats"].notna().any():
-        s = buurten["woonplaats"].astype("string")
-        bron = "kolom woonplaats van buurten"
-    elif dwellings is not None and "woonplaats" in dwellings.columns:
-        d = dwellings[["buurtcode", "woonplaats"]].dropna()
-        counts = d.groupby(["buurtcode", "woonplaats"], observed=True).size().rename("n")
-        counts = counts.reset_index().sort_values(
-            ["buurtcode", "n", "woonplaats"], ascending=[True, False, True], kind="mergesort")
-        modal = counts.drop_duplicates("buurtcode").set_index("buurtcode")["woonplaats"]
-        s = buurten["buurtcode"].map(modal).astype("string")
-        bron = "meest voorkomende woonplaats van de woningen in de buurt"
-    else:
-        return fallback.fillna(buurten["buurtcode"].astype("string")), (
-            f"CBS-wijk ({fallback_col}) als benadering van de woonplaats")
-    n_fill = int(s.isna().sum())
-    if n_fill:
-        bron += f"; {n_fill} buurt(en) zonder woonplaats aangevuld met de {fallback_col}"
-    return s.fillna(fallback).fillna(buurten["buurtcode"].astype("string")), bron
-
-
-def _wmean(values: pd.Series, weights: pd.Series, groups: list[pd.Series]) -> pd.Series:
-    v = pd.to_numeric(values, errors="coerce").astype(float)
-    w = pd.to_numeric(weights, errors="coerce").astype(float)
-    w = w.where(w > 0, 0.0).fillna(0.0)
-    ok = v.notna()
-    df = pd.DataFrame({"vw": (v * w).where(ok, 0.0), "w": w.where(ok, 0.0),
-                       "v": v, "one": ok.astype(float)})
-    g = df.groupby(groups, sort=True)
-    sums = g[["vw", "w", "one"]].sum()
-    plain = g["v"].mean()
-    out = sums["vw"] / sums["w"].where(sums["w"] > 0)
-    return out.fillna(plain).where(sums["one"] > 0)
-
-
-def make_units(
-    buurten: pd.DataFrame,
-    *,
-    niveau: str,
-    dwellings: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Build the ranking units (buurt, wijk or woonplaats) from scored buurten.
-
-    Returns
-    -------
-    (pandas.DataFrame, list of str)
-        Units with ``gemeentecode``, ``gemeentenaam``, ``niveau``, ``eenheid_code``,
-        ``eenheid_naam``, ``buurtcodes``, ``n_buurten``, ``n_doelgroep``, ``n_woningen``,
-        ``aandeel_doelgroep``, the scores and :data:`KENGETALLEN`; and remarks.
-    """
-    if niveau not in NIVEAUS:
-        raise ConfigError(f"proeftuin.niveau must be one of {NIVEAUS}, got {niveau!r}")
-    notes: list[str] = []
-    b = buurten.sort_values("buurtcode", kind="mergesort").reset_index(drop=True)
-    for col in ("gemeentenaam", "buurtnaam"):
-        if col not in b.columns:
-            b[col] = pd.NA
-    cols = [*SCORES, *KENGETALLEN, "n_doelgroep", "n_woningen", "aandeel_doelgroep"]
-    for col in cols:
-        if col not in b.columns:
-            b[col] = np.nan
-    if niveau == "buurt":
-        out = pd.DataFrame({
-            "gemeentecode": b["gemeentecode"], "gemeentenaam": b["gemeentenaam"],
-            "niveau": "buurt", "eenheid_code": b["buurtcode"], "eenheid_naam": b["buurtnaam"],
-            "buurtcodes": b["buurtcode"], "n_buurten": 1,
-        })
-        for col in cols:
-            out[col] = pd.to_numeric(b[col], errors="coerce").astype(float)
-        return out, notes
-    if niveau == "wijk":
-        if "wijkcode" not in b.columns:
-            raise InputError("buurten lacks wijkcode needed for proeftuin.niveau='wijk'")
-        key = b["wijkcode"].astype("string").fillna("onbekend")
-        naam = (b["wijknaam"] if "wijknaam" in b.columns else b["wijkcode"]).astype("string")
-    else:
-        key, bron = assign_woonplaats(b, dwellings)
-        naam = key
-        notes.append(f"woonplaats: {bron}")
-    groups = [b["gemeentecode"].rename("gemeentecode"), key.rename("eenheid_code")]
-    g = b.groupby(groups, sort=True)
-    out = pd.DataFrame({
-        "gemeentenaam": g["gemeentenaam"].first(),
-        "eenheid_naam": naam.groupby(groups, sort=True).first(),
-        "buurtcodes": g["buurtcode"].agg(lambda s: ",".join(sorted(s))),
-        "n_buurten": g["buurtcode"].size(),
-        "n_doelgroep": pd.to_numeric(b["n_doelgroep"], errors="coerce").groupby(
-            groups, sort=True).sum(min_count=1),
-        "n_woningen": pd.to_numeric(b["n_woningen"], errors="coerce").groupby(
-            groups, sort=True).sum(min_count=1),
-    })
-    for col in [*SCORES, *KENGETALLEN]:
-        out[col] = _wmean(b[col], b["n_woningen"], groups)
-    out["aandeel_doelgroep"] = out["n_doelgroep"] / out["n_woningen"].where(out["n_woningen"] > 0)
-    part_nan = pd.to_numeric(b["n_doelgroep"], errors="coerce").isna().groupby(
-        groups, sort=True).any() & out["n_doelgroep"].notna()
-    if part_nan.any():
-        notes.append(f"{int(part_nan.sum())} {niveau}(en) met buurten zonder n_doelgroep: "
-                     "som over de bekende buurten")
-    out = out.reset_index()
-    out.insert(2, "niveau", niveau)
-    return out, notes
-
-
 # -- scoring and ranking ----------------------------------------------------------------------
 
-def _matrix(units: pd.DataFrame, gewichten: Mapping[str, float]) -> tuple[
+def _matrix(units: pd.DataFrame, gewichten: Mapping[str, float], suffix: str = "") -> tuple[
         np.ndarray, np.ndarray, list[str]]:
+    """Oriented score matrix; ``suffix`` swaps in a target-group scenario of the concentration
+    score where both it and the central score have a value."""
     names = [s for s in SCORES if float(gewichten.get(s, 0.0)) != 0.0]
     w = np.array([float(gewichten[s]) for s in names])
-    vals = np.column_stack([units[s].to_numpy(dtype=float) for s in names]) if names else \
-        np.zeros((len(units), 0))
+    cols = []
+    for s in names:
+        v = units[s].to_numpy(dtype=float)
+        alt = f"{s}{suffix}"
+        if suffix and alt in units.columns:
+            a = units[alt].to_numpy(dtype=float)
+            v = np.where(np.isfinite(a) & np.isfinite(v), a, v)
+        cols.append(v)
+    vals = np.column_stack(cols) if names else np.zeros((len(units), 0))
     oriented = np.where(w > 0, vals, 1.0 - vals)
     return oriented, np.abs(w), names
 
@@ -412,19 +190,13 @@ def compute_candidate_score(units: pd.DataFrame, gewichten: Mapping[str, float])
     return pd.Series(_composite(oriented, w), index=units.index, name="proeftuinscore")
 
 
-def _order_key(units: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+def _order(units: pd.DataFrame, score: np.ndarray | None) -> np.ndarray:
     """Position of each unit in the deterministic order (score ↓, n_doelgroep ↓, code ↑)."""
-    s = np.where(np.isfinite(score), score, -np.inf)
     n = units["n_doelgroep"].fillna(-1).to_numpy(dtype=float)
-    order = np.lexsort((units["eenheid_code"].astype(str).to_numpy(), -n, -s))
-    pos = np.empty(len(units), dtype=np.int64)
-    pos[order] = np.arange(len(units))
-    return pos
-
-
-def _tiebreak(units: pd.DataFrame) -> np.ndarray:
-    n = units["n_doelgroep"].fillna(-1).to_numpy(dtype=float)
-    order = np.lexsort((units["eenheid_code"].astype(str).to_numpy(), -n))
+    keys = [units["eenheid_code"].astype(str).to_numpy(), -n]
+    if score is not None:
+        keys.append(-np.where(np.isfinite(score), score, -np.inf))
+    order = np.lexsort(tuple(keys))
     pos = np.empty(len(units), dtype=np.int64)
     pos[order] = np.arange(len(units))
     return pos
@@ -432,66 +204,34 @@ def _tiebreak(units: pd.DataFrame) -> np.ndarray:
 
 def _ranks_in_pool(scores: np.ndarray, tie: np.ndarray, pool: np.ndarray,
                    cand: np.ndarray) -> np.ndarray:
-    """Rank (1 = best) of each candidate within its pool, per column of ``scores``."""
+    """Rank (1 = best) of each candidate within its pool, per column of ``scores``; a
+    candidate outside the pool gets an infinite rank."""
     s = np.where(np.isfinite(scores), scores, -np.inf)
     sp, sc = s[pool], s[cand]
     better = (sp[None, :, :] > sc[:, None, :]) | (
         (sp[None, :, :] == sc[:, None, :]) & (tie[pool][None, :, None] < tie[cand][:, None, None])
     )
-    return 1 + better.sum(axis=1)
+    ranks = (1 + better.sum(axis=1)).astype(float)
+    ranks[~np.isin(cand, pool)] = np.inf
+    return ranks
 
 
-def select_candidates(
-    buurten: pd.DataFrame,
-    *,
-    config: Mapping[str, Any],
-    dwellings: pd.DataFrame | None = None,
-) -> ProeftuinResultaat:
-    """Rank proeftuin candidates per gemeente.
+@dataclass
+class _Stab:
+    """Everything the stability check needs for one level."""
 
-    Parameters
-    ----------
-    buurten
-        Scored buurten (the output of :func:`woonvoorraad.classify.scores.compute_scores`
-        joined to the canonical ``buurten``).
-    config
-        Effective configuration (``[proeftuin]``).
-    dwellings
-        Optional dwelling table, only for the woonplaats of a buurt.
+    scenarios: list[str]
+    n_doel: dict[str, np.ndarray]
+    s_draws: dict[str, np.ndarray]
+    s_oat: np.ndarray
+    oat_names: list[str]
 
-    Returns
-    -------
-    ProeftuinResultaat
-        ``kandidaten`` has ``gemeentecode``, ``gemeentenaam``, ``niveau``, ``rang``,
-        ``eenheid_code``, ``eenheid_naam``, ``buurtcodes``, ``n_buurten``, ``n_doelgroep``,
-        ``n_woningen``, ``voldoet_minimum``, ``voorlopig`` (chosen without a known target
-        group), ``proeftuinscore``, the five scores,
-        ``aandeel_label_efg``, ``aandeel_label_efg_verwacht`` (and ``_naoorlogs``),
-        ``aandeel_label_geschat``, ``aandeel_65plus``, ``woz_t_o_v_mediaan``,
-        ``aandeel_laag_inkomen``, ``stabiliteit_top_n``, ``stabiliteit_varianten``,
-        ``scores_ontbrekend`` and ``reden``.
-    """
-    check_config(config)
-    p = config["proeftuin"]
-    gewichten = {s: float(v) for s, v in p["gewichten"].items()}
-    min_n, top_n = float(p["min_doelgroep"]), int(p["top_n"])
-    units, notes = make_units(buurten, niveau=str(p["niveau"]), dwellings=dwellings)
-    units = units.sort_values(["gemeentecode", "eenheid_code"], kind="mergesort")
-    units = units.reset_index(drop=True)
+
+def _stability_inputs(units: pd.DataFrame, gewichten: Mapping[str, float],
+                      p: Mapping[str, Any]) -> _Stab:
     oriented, w, names = _matrix(units, gewichten)
-    base = _composite(oriented, w)
-    units["proeftuinscore"] = base
-    units["in_aanmerking"] = units["n_doelgroep"].fillna(-1) >= min_n
-    pos = _order_key(units, base)
-    tie = _tiebreak(units)
-
-    uit = units.loc[units["n_doelgroep"].isna(), ["gemeentecode", "niveau", "eenheid_code"]]
-    uit = uit.assign(reden="proeftuin: n_doelgroep onbekend")
-    gem_rank = pd.Series(pos, index=units.index).groupby(units["gemeentecode"]).rank(
-        method="first")
-    units["rang_in_gemeente"] = gem_rank.where(units["n_doelgroep"].notna()).astype("Int64")
-
-    # draws for the stability check
+    scenarios = [""] + [s for s in SCENARIOS if f"n_doelgroep{s}" in units.columns
+                        and units[f"n_doelgroep{s}"].notna().any()]
     var = float(p["stabiliteit_variatie"])
     rng = np.random.default_rng(int(p["stabiliteit_seed"]))
     factors = rng.uniform(1 - var, 1 + var, size=(len(w), int(p["stabiliteit_trekkingen"])))
@@ -503,84 +243,308 @@ def select_candidates(
             col[j] *= 1 + sign * var
             oat_cols.append(col)
             oat_names.append(f"{s} {'+' if sign > 0 else '−'}{round(100 * var)}%")
-    w_oat = np.column_stack(oat_cols) if oat_cols else np.zeros((0, 0))
-    s_draws = _composite(oriented, w_draws)
-    s_oat = _composite(oriented, w_oat) if oat_cols else np.zeros((len(units), 0))
+    central = units["n_doelgroep"].to_numpy(dtype=float)
+    n_doel, s_draws, oat = {}, {}, []
+    for sc in scenarios:
+        o = _matrix(units, gewichten, sc)[0] if sc else oriented
+        n = units[f"n_doelgroep{sc}"].to_numpy(dtype=float) if sc else central
+        n_doel[sc] = np.where(np.isfinite(n), n, central)
+        s_draws[sc] = _composite(o, w_draws)
+        if sc:
+            oat.append(_composite(o, w)[:, None])
+    blocks = [_composite(oriented, np.column_stack(oat_cols))] if oat_cols else []
+    s_oat = np.column_stack([*blocks, *oat]) if blocks or oat else np.zeros((len(units), 0))
+    oat_names += [SCENARIOS[sc] for sc in scenarios if sc]
+    return _Stab(scenarios, n_doel, s_draws, s_oat, oat_names)
+
+
+def _rank_level(
+    units: pd.DataFrame,
+    *,
+    p: Mapping[str, Any],
+    gewichten: Mapping[str, float],
+    primair: Mapping[str, bool],
+) -> tuple[list[dict], list[dict], list[str], pd.DataFrame]:
+    """Candidates of one level: candidate rows, stability rows, notes and the scored units."""
+    min_n, top_n = float(p["min_doelgroep"]), int(p["top_n"])
+    min_share, min_post = float(p["min_aandeel_naoorlogs"]), float(p["min_naoorlogs"])
+    niveau = str(units["niveau"].iloc[0]) if len(units) else "buurt"
+    units = units.sort_values(["gemeentecode", "eenheid_code"], kind="mergesort")
+    units = units.reset_index(drop=True)
+    oriented, w, names = _matrix(units, gewichten)
+    base = _composite(oriented, w)
+    units["proeftuinscore"] = base
+    share = units["aandeel_naoorlogs"].to_numpy(dtype=float)
+    n_post = units["n_naoorlogs"].to_numpy(dtype=float)
+    post_ok = (np.nan_to_num(share, nan=-1) >= min_share) & (
+        np.nan_to_num(n_post, nan=-1) >= min_post)
+    units["voldoet_naoorlogs"] = post_ok
+    units["in_aanmerking"] = (units["n_doelgroep"].fillna(-1) >= min_n).to_numpy() & post_ok
+    units["primair"] = units["gemeentecode"].astype(str).map(primair).fillna(False).astype(bool)
+    pos = _order(units, base)
+    tie = _order(units, None)
+    gem_rank = pd.Series(pos, index=units.index).groupby(units["gemeentecode"]).rank(
+        method="first")
+    units["rang_in_gemeente"] = gem_rank.where(units["n_doelgroep"].notna()).astype("Int64")
+    st = _stability_inputs(units, gewichten, p)
 
     provisional = bool(p["voorlopig_bij_onbekende_doelgroep"])
-    naoorlogs = pd.to_numeric(units["aandeel_naoorlogs"], errors="coerce").fillna(0).to_numpy()
-    cand_rows, stab_rows = [], []
+    cand, stab, none_post = [], [], []
     no_target, unknown_target = [], []
     for code, g in units.groupby("gemeentecode", sort=True):
         idx = g.index.to_numpy()
         known = idx[g["n_doelgroep"].notna().to_numpy()]
         has_target = known[units.loc[known, "n_doelgroep"].to_numpy() > 0]
-        voorlopig = False
+        voorlopig, by_size = False, False
         if has_target.size:
-            eligible = known[units.loc[known, "in_aanmerking"].to_numpy()]
-            eligible = eligible[units.loc[eligible, "n_doelgroep"].to_numpy() > 0]
-            pool, n_top = (eligible, top_n) if eligible.size else (has_target, 1)
+            eligible = has_target[units.loc[has_target, "in_aanmerking"].to_numpy()]
+            fallback = has_target[post_ok[has_target]]
+            pool, n_top, by_size = (eligible, top_n, True) if eligible.size else (fallback, 1,
+                                                                                   False)
+        elif known.size:
+            no_target.append(str(code))
+            continue
         else:
-            # target group unknown everywhere: the best unit with post-war dwellings, provisional
-            scored = idx[np.isfinite(base[idx]) & (naoorlogs[idx] > 0)]
-            if known.size or not provisional or scored.size == 0:
+            # target group unknown everywhere: the best post-war unit, provisional
+            if not provisional or not np.isfinite(base[idx]).any():
                 no_target.append(str(code))
                 continue
-            pool, n_top, voorlopig = scored, 1, True
+            pool = idx[np.isfinite(base[idx]) & post_ok[idx]]
+            n_top, voorlopig = 1, True
+        if pool.size == 0:
+            none_post.append(str(code))
+            cand.append({"_u": int(idx[0]), "_leeg": True, "voorlopig": voorlopig})
+            continue
+        if voorlopig:
             unknown_target.append(str(code))
         chosen = pool[np.argsort(pos[pool], kind="stable")][:n_top]
-        r_draw = _ranks_in_pool(s_draws, tie, pool, chosen)
-        r_oat = _ranks_in_pool(s_oat, tie, pool, chosen) if oat_cols else None
+        drivers = sum(bool(np.isfinite(oriented[pool, j]).any()) for j in range(len(names)))
+        opmerking = ""
+        if drivers < 2:
+            opmerking = ("niet van toepassing: minder dan twee scores bepalen de rangorde "
+                         f"({drivers})")
+        elif pool.size <= n_top:
+            opmerking = (f"niet van toepassing: niet meer geschikte eenheden ({pool.size}) "
+                         f"dan kandidaatplaatsen ({n_top})")
+        hits = np.zeros((len(chosen), 0), dtype=bool)
+        for sc in st.scenarios:
+            p_sc = pool
+            if by_size:
+                n_sc = st.n_doel[sc][pool]
+                p_sc = pool[(n_sc >= min_n) & (n_sc > 0)]
+            r = _ranks_in_pool(st.s_draws[sc], tie, p_sc, chosen)
+            hits = np.hstack([hits, r <= n_top])
+        r_oat = np.zeros((len(chosen), 0))
+        if st.oat_names:
+            cols = []
+            n_w = st.s_oat.shape[1] - (len(st.scenarios) - 1)
+            for j in range(st.s_oat.shape[1]):
+                sc = "" if j < n_w else st.scenarios[1 + j - n_w]
+                p_sc = pool
+                if by_size:
+                    n_sc = st.n_doel[sc][pool]
+                    p_sc = pool[(n_sc >= min_n) & (n_sc > 0)]
+                cols.append(_ranks_in_pool(st.s_oat[:, [j]], tie, p_sc, chosen)[:, 0])
+            r_oat = np.column_stack(cols)
         for i, u in enumerate(chosen):
             row = units.loc[u]
-            cand_rows.append({
-                "_u": u, "rang": i + 1,
-                "stabiliteit_top_n": float((r_draw[i] <= n_top).mean()),
-                "stabiliteit_varianten": float((r_oat[i] <= n_top).mean())
-                if r_oat is not None else np.nan,
+            cand.append({
+                "_u": int(u), "_leeg": False, "rang": i + 1,
+                "stabiliteit_top_n": np.nan if opmerking else float(hits[i].mean()),
+                "stabiliteit_varianten": np.nan if opmerking or not st.oat_names
+                else float((r_oat[i] <= n_top).mean()),
+                "stabiliteit_opmerking": opmerking,
                 "voldoet_minimum": bool(row["n_doelgroep"] >= min_n),
                 "voorlopig": voorlopig,
             })
-            if r_oat is not None:
-                for j, name in enumerate(oat_names):
-                    stab_rows.append({
-                        "gemeentecode": code, "eenheid_code": row["eenheid_code"],
-                        "rang_basis": i + 1, "variant": name, "rang": int(r_oat[i, j]),
-                        "in_top_n": bool(r_oat[i, j] <= n_top),
-                    })
+            if opmerking:
+                continue
+            for j, name in enumerate(st.oat_names):
+                rank = r_oat[i, j]
+                stab.append({
+                    "gemeentecode": code, "niveau": niveau, "eenheid_code": row["eenheid_code"],
+                    "rang_basis": i + 1, "variant": name,
+                    "rang": int(rank) if np.isfinite(rank) else pd.NA,
+                    "in_top_n": bool(rank <= n_top),
+                })
+    notes = []
     if no_target:
-        notes.append(f"geen doelgroepwoningen (dus geen kandidaat) in: {', '.join(no_target)}")
+        notes.append(f"{niveau}: geen doelgroepwoningen (dus geen kandidaat) in: "
+                     f"{', '.join(no_target)}")
     if unknown_target:
-        notes.append("doelgroep onbekend (koopaandeel of WOZ ontbreekt); een voorlopige "
-                     f"kandidaat op de overige scores in: {', '.join(unknown_target)}")
-    cols = ["gemeentecode", "gemeentenaam", "niveau", "rang", "eenheid_code", "eenheid_naam",
-            "buurtcodes", "n_buurten", "n_doelgroep", "n_woningen", "voldoet_minimum",
-            "voorlopig", "proeftuinscore", *SCORES, "aandeel_label_efg",
-            "aandeel_label_efg_verwacht", "aandeel_label_efg_verwacht_naoorlogs",
-            "aandeel_label_geschat", "aandeel_65plus",
-            "woz_t_o_v_mediaan", "aandeel_laag_inkomen", "stabiliteit_top_n",
-            "stabiliteit_varianten", "scores_ontbrekend", "reden"]
-    if cand_rows:
-        meta = pd.DataFrame(cand_rows).set_index("_u")
-        kand = units.loc[meta.index].join(meta)
-        kand["scores_ontbrekend"] = [
-            ",".join(s for s in names if not np.isfinite(r[s])) for _, r in kand.iterrows()]
-        kand["reden"] = [
-            ("Voorlopig, want de doelgroep is onbekend (koopaandeel of WOZ ontbreekt in de "
-             "CBS-gegevens): " if r["voorlopig"] else "")
-            + explain_candidate(r, gewichten=gewichten, min_doelgroep=min_n)
-            for _, r in kand.iterrows()]
-        kand = kand[cols].reset_index(drop=True)
-        kand["n_doelgroep"] = kand["n_doelgroep"].round().astype("Int64")
+        notes.append(f"{niveau}: doelgroep onbekend (koopaandeel of WOZ ontbreekt); een "
+                     f"voorlopige kandidaat op de overige scores in: {', '.join(unknown_target)}")
+    if none_post:
+        notes.append(f"{niveau}: {geen_kandidaat_tekst(min_share, min_post)} in: "
+                     f"{', '.join(none_post)}")
+    return cand, stab, notes, units
+
+
+def _candidate_frame(units: pd.DataFrame, cand: list[dict], *, p: Mapping[str, Any],
+                     gewichten: Mapping[str, float], label_methode: str | None) -> pd.DataFrame:
+    min_n = float(p["min_doelgroep"])
+    min_share, min_post = float(p["min_aandeel_naoorlogs"]), float(p["min_naoorlogs"])
+    names = [s for s in SCORES if float(gewichten.get(s, 0.0)) != 0.0]
+    rows = []
+    for m in cand:
+        u = units.loc[m["_u"]]
+        if m["_leeg"]:
+            r = {"gemeentecode": u["gemeentecode"], "gemeentenaam": u["gemeentenaam"],
+                 "niveau": u["niveau"], "primair": bool(u["primair"]), "rang": pd.NA,
+                 "geen_kandidaat": True, "voldoet_minimum": False,
+                 "voorlopig": bool(m["voorlopig"]), "stabiliteit_opmerking": "",
+                 "scores_ontbrekend": "",
+                 "reden": geen_kandidaat_tekst(min_share, min_post, hoofdletter=True)}
+            rows.append(r)
+            continue
+        r = {c: u[c] for c in KANDIDAAT_KOLOMMEN if c in u.index}
+        r.update({k: v for k, v in m.items() if not k.startswith("_")})
+        r["geen_kandidaat"] = False
+        r["primair"] = bool(u["primair"])
+        r["scores_ontbrekend"] = ",".join(s for s in names if not np.isfinite(u[s]))
+        r["reden"] = (("Voorlopig, want de doelgroep is onbekend (koopaandeel of WOZ ontbreekt "
+                       "in de CBS-gegevens): " if m["voorlopig"] else "")
+                      + explain_candidate(u, gewichten=gewichten, min_doelgroep=min_n,
+                                          label_methode=label_methode))
+        rows.append(r)
+    out = pd.DataFrame(rows, columns=list(KANDIDAAT_KOLOMMEN))
+    for col in ("n_doelgroep", "n_doelgroep_laag", "n_doelgroep_hoog"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    out["rang"] = out["rang"].astype("Int64")
+    for col in ("primair", "geen_kandidaat", "voldoet_minimum", "voorlopig"):
+        out[col] = out[col].astype(bool)
+    out["n_buurten"] = pd.to_numeric(out["n_buurten"], errors="coerce").astype("Int64")
+    done = {"primair", "geen_kandidaat", "voldoet_minimum", "voorlopig", "rang", "n_buurten",
+            "n_doelgroep", "n_doelgroep_laag", "n_doelgroep_hoog", *_TEKST}
+    for col in KANDIDAAT_KOLOMMEN:
+        if col not in done:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    return out
+
+
+def select_candidates(
+    buurten: pd.DataFrame,
+    *,
+    config: Mapping[str, Any],
+    dwellings: pd.DataFrame | None = None,
+    woonplaatsen: pd.DataFrame | None = None,
+    prognose: pd.DataFrame | None = None,
+    label_methode: str | None = None,
+) -> ProeftuinResultaat:
+    """Rank proeftuin candidates per gemeente.
+
+    Parameters
+    ----------
+    buurten
+        Scored buurten (the output of :func:`woonvoorraad.classify.scores.compute_scores`
+        joined to the canonical ``buurten``); a GeoDataFrame for the rural rule of
+        ``niveau = "auto"``.
+    config
+        Effective configuration (``[proeftuin]``, and ``[scores]`` for the woonplaatsen).
+    dwellings
+        Optional dwelling table, only for the woonplaats of a buurt when there is no
+        ``woonplaatsen`` table.
+    woonplaatsen
+        The stock stage's village table (one row per gemeente × woonplaats); None: the
+        woonplaats level is an aggregation of buurten and a note says so.
+    prognose
+        The gemeente forecast, for the scores of the woonplaatsen.
+    label_methode
+        ``"model"`` or ``"pbl"`` (the build's label estimate), for the reasons.
+
+    Returns
+    -------
+    ProeftuinResultaat
+        ``kandidaten`` has the columns :data:`KANDIDAAT_KOLOMMEN`: per gemeente the candidates
+        of every ranked level (``niveau``; ``primair`` flags the gemeente's primary level),
+        ``rang``, the unit and its counts (``n_doelgroep`` with its range ``_laag``/``_hoog``,
+        ``n_naoorlogs``, ``aandeel_naoorlogs``), ``voldoet_minimum``, ``voorlopig``, the
+        scores and figures, ``stabiliteit_top_n``, ``stabiliteit_varianten`` (NaN when not
+        applicable, ``stabiliteit_opmerking`` says why), ``scores_ontbrekend`` and ``reden``.
+        A row with ``geen_kandidaat`` true (no unit) says in ``reden`` that no buurt or
+        village has enough post-war dwellings.
+    """
+    check_config(config)
+    p = config["proeftuin"]
+    gewichten = {s: float(v) for s, v in p["gewichten"].items()}
+    niveau = str(p["niveau"])
+    notes: list[str] = []
+    b = add_scenario_scores(buurten, config=config)
+    gemeenten = sorted(b["gemeentecode"].astype(str).unique())
+    levels: dict[str, pd.DataFrame] = {}
+
+    def villages() -> pd.DataFrame:
+        if woonplaatsen is not None:
+            u, n = woonplaats_units(woonplaatsen, config=config, prognose=prognose)
+        else:
+            u, n = make_units(b, niveau="woonplaats", dwellings=dwellings)
+            n.append("geen tabel woonplaatsen gegeven (BAG zonder woonplaatsen): het "
+                     "dorpsniveau is een benadering uit de buurten")
+        notes.extend(n)
+        return u
+
+    niveaus = pd.DataFrame(index=pd.Index(gemeenten, name="gemeentecode"))
+    if niveau == "auto":
+        levels["buurt"] = make_units(b, niveau="buurt")[0]
+        levels["woonplaats"] = villages()
+        niveaus, more = choose_levels(b, levels["woonplaats"], config=config)
+        notes += more
     else:
-        kand = pd.DataFrame(columns=cols)
-    small = kand.loc[~kand["voldoet_minimum"].astype(bool) & ~kand["voorlopig"].astype(bool),
-                     "gemeentecode"].unique().tolist()
-    if small:
-        notes.append("kandidaat kleiner dan de minimumomvang in: " + ", ".join(small))
+        if niveau == "woonplaats":
+            levels[niveau] = villages()
+        else:
+            u, more = make_units(b, niveau=niveau, dwellings=dwellings)
+            levels[niveau], notes = u, notes + more
+        niveaus["niveau_primair"] = niveau
+    primary = niveaus["niveau_primair"]
+
+    kand_parts, stab_rows, unit_parts, uit_parts = [], [], [], []
+    for lvl, units in levels.items():
+        prim = {g: primary.get(g) == lvl for g in gemeenten}
+        cand, stab, more, scored = _rank_level(units, p=p, gewichten=gewichten, primair=prim)
+        notes += more
+        stab_rows += stab
+        unit_parts.append(scored)
+        kand_parts.append(_candidate_frame(scored, cand, p=p, gewichten=gewichten,
+                                           label_methode=label_methode))
+        uit = scored.loc[scored["n_doelgroep"].isna(), ["gemeentecode", "niveau",
+                                                        "eenheid_code"]]
+        uit_parts.append(uit.assign(reden="proeftuin: n_doelgroep onbekend"))
+    kand = pd.concat([k for k in kand_parts if len(k)], ignore_index=True) \
+        if any(len(k) for k in kand_parts) else kand_parts[0]
+    if len(kand):
+        kand = kand.assign(_p=~kand["primair"], _r=kand["rang"].fillna(0))
+        kand = kand.sort_values(["gemeentecode", "_p", "niveau", "_r"], kind="mergesort")
+        kand = kand.drop(columns=["_p", "_r"]).reset_index(drop=True)
+    real = kand[~kand["geen_kandidaat"] & kand["primair"]] if len(kand) else kand
+    small = real.loc[~real["voldoet_minimum"] & ~real["voorlopig"], "gemeentecode"]
+    if len(small):
+        notes.append("kandidaat kleiner dan de minimumomvang in: "
+                     + ", ".join(sorted(small.astype(str).unique())))
+    na = real.loc[real["stabiliteit_top_n"].isna(), "gemeentecode"] if len(real) else []
+    if len(na):
+        notes.append("stabiliteit niet van toepassing (te weinig scores of geschikte "
+                     "eenheden) in: " + ", ".join(sorted(pd.Series(na).astype(str).unique())))
     for note in notes:
         logger.info(note)
-    stab = pd.DataFrame(stab_rows, columns=["gemeentecode", "eenheid_code", "rang_basis",
-                                            "variant", "rang", "in_top_n"])
-    return ProeftuinResultaat(kandidaten=kand, stabiliteit=stab, eenheden=units,
-                              uitgesloten=uit.reset_index(drop=True), notities=notes)
+    stab = pd.DataFrame(stab_rows, columns=["gemeentecode", "niveau", "eenheid_code",
+                                            "rang_basis", "variant", "rang", "in_top_n"])
+    stab["rang"] = stab["rang"].astype("Int64")
+    return ProeftuinResultaat(
+        kandidaten=kand, stabiliteit=stab,
+        eenheden=pd.concat(unit_parts, ignore_index=True),
+        uitgesloten=pd.concat(uit_parts, ignore_index=True),
+        niveaus=niveaus, notities=notes)
+
+
+def describe_minimum(config: Mapping[str, Any]) -> str:
+    """Dutch one-liner of the post-war rule, for reports.
+
+    Examples
+    --------
+    >>> describe_minimum({"proeftuin": {"min_aandeel_naoorlogs": 0.3, "min_naoorlogs": 50}})
+    'minimaal 30% en 50 naoorlogse woningen'
+    """
+    p = config["proeftuin"]
+    return (f"minimaal {pct(float(p['min_aandeel_naoorlogs']))} en "
+            f"{round(float(p['min_naoorlogs'])):d} naoorlogse woningen")

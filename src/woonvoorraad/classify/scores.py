@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from woonvoorraad.config import policy_value
 from woonvoorraad.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
@@ -171,38 +172,6 @@ def components_from_config(config: Mapping[str, Any]) -> dict[str, list[Componen
             raise ConfigError(f"scores.{score}: all weights are zero")
         result[score] = comps
     return result
-
-
-def policy_value(config: Mapping[str, Any], naam: str, jaar: int | None = None) -> float:
-    """Look up a policy threshold of ``[beleid]``, per year where it is a list.
-
-    A list ``X`` has its years in ``<first word of X>_jaren``; ``jaar`` defaults to
-    ``beleid.jaar``.
-
-    Examples
-    --------
-    >>> from woonvoorraad.config import default_config
-    >>> policy_value(default_config(), "daeb_eenpersoons", 2024)
-    47699.0
-    >>> policy_value(default_config(), "warmtefonds_nulrente_inkomensgrens")
-    60000.0
-    """
-    beleid = config.get("beleid", {})
-    if naam not in beleid:
-        raise ConfigError(f"beleid.{naam}: unknown policy value")
-    value = beleid[naam]
-    if not isinstance(value, list):
-        return float(value)
-    jaren_key = naam.split("_", maxsplit=1)[0] + "_jaren"
-    jaren = beleid.get(jaren_key)
-    if not isinstance(jaren, list) or len(jaren) != len(value):
-        raise ConfigError(f"beleid.{jaren_key} must be a list as long as beleid.{naam}")
-    jaar = int(beleid["jaar"] if jaar is None else jaar)
-    if jaar not in jaren:
-        raise ConfigError(
-            f"beleid.{naam}: no value for year {jaar} (years in beleid.{jaren_key}: {jaren})"
-        )
-    return float(value[jaren.index(jaar)])
 
 
 def weighted_median(values: Any, weights: Any = None) -> float:

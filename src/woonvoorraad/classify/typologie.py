@@ -56,26 +56,38 @@ _HIGHER_IS_BETTER = {"silhouette": True, "calinski_harabasz": True,
                      "davies_bouldin": False, "bic": False}
 
 #: Dutch words for a high and a low centroid per feature (unknown features: "hoog/laag <naam>").
+#: Each must read unambiguously on its own in a name: "jonge bewoners" (age of the residents)
+#: versus "jonge bebouwing" (build year); "WOZ onder gemeentemediaan" (relative) versus
+#: "lage WOZ-waarde" (absolute).
 WOORDEN: dict[str, tuple[str, str]] = {
     "aandeel_naoorlogs": ("veel naoorlogse woningen", "weinig naoorlogse woningen"),
     "aandeel_koop": ("veel koop", "veel huur"),
     "aandeel_huur": ("veel huur", "veel koop"),
     "aandeel_corporatie": ("veel corporatiebezit", "weinig corporatiebezit"),
-    "aandeel_65plus": ("vergrijsd", "jong"),
-    "woz_gemiddeld": ("hoge WOZ", "lage WOZ"),
-    "woz_t_o_v_mediaan": ("hoge WOZ", "lage WOZ"),
+    # about the residents, not the buildings (see mediaan_bouwjaar)
+    "aandeel_65plus": ("vergrijsd", "jonge bewoners"),
+    "trend_65plus": ("snel vergrijzend", "weinig vergrijzing"),
+    "woz_gemiddeld": ("hoge WOZ-waarde", "lage WOZ-waarde"),
+    "woz_t_o_v_mediaan": ("WOZ boven gemeentemediaan", "WOZ onder gemeentemediaan"),
     "aandeel_label_efg": ("veel E–G-labels", "weinig E–G-labels"),
     "aandeel_label_efg_verwacht": ("veel E–G-labels", "weinig E–G-labels"),
     "aandeel_label_efg_verwacht_naoorlogs": ("veel naoorlogse E–G-labels",
                                              "weinig naoorlogse E–G-labels"),
-    "aandeel_eengezins_voor_1975": ("veel oude eengezinswoningen", "weinig oude eengezinswoningen"),
-    "gemiddelde_huishoudsgrootte": ("gezinnen", "kleine huishoudens"),
+    "aandeel_eengezins_voor_1975": ("veel eengezinswoningen van voor 1975",
+                                    "weinig eengezinswoningen van voor 1975"),
+    "gemiddelde_huishoudsgrootte": ("grote huishoudens", "kleine huishoudens"),
     "inkomen_per_inwoner": ("hoge inkomens", "lage inkomens"),
+    "inkomen_huishouden_geschat": ("hoge huishoudinkomens", "lage huishoudinkomens"),
+    "inkomen_eigenaren_geschat": ("eigenaren met hoge inkomens", "eigenaren met lage inkomens"),
+    "aandeel_eigenaren_onder_daeb": ("veel eigenaren onder de DAEB-grens",
+                                     "weinig eigenaren onder de DAEB-grens"),
     "aandeel_laag_inkomen": ("veel lage inkomens", "weinig lage inkomens"),
     "gasverbruik_gemiddeld": ("hoog gasverbruik", "laag gasverbruik"),
-    "trend_huishoudens": ("groeiend", "krimpend"),
-    "trend_inwoners": ("groeiend", "krimpend"),
-    "aandeel_doelgroep": ("veel doelgroepwoningen", "weinig doelgroepwoningen"),
+    "trend_huishoudens": ("groeiend aantal huishoudens", "krimpend aantal huishoudens"),
+    "trend_inwoners": ("groeiende bevolking", "krimpende bevolking"),
+    "aandeel_doelgroep": ("grote Regio Deal-doelgroep", "kleine Regio Deal-doelgroep"),
+    "aandeel_doelgroep_naoorlogs": ("grote Regio Deal-doelgroep", "kleine Regio Deal-doelgroep"),
+    # about the buildings, not the residents (see aandeel_65plus)
     "mediaan_bouwjaar": ("jonge bebouwing", "oude bebouwing"),
     "gemiddelde_oppervlakte": ("grote woningen", "kleine woningen"),
 }
@@ -307,7 +319,7 @@ def name_clusters(z: pd.DataFrame, *, drempel: float = 0.5, max_kenmerken: int =
     ...                   "aandeel_65plus": [0.7, -0.2], "woz_gemiddeld": [-1.1, 0.6]},
     ...                  index=[1, 2])
     >>> name_clusters(z)
-    {1: 'naoorlogse koopwijk, lage WOZ, vergrijsd', 2: 'huurwijk, hoge WOZ'}
+    {1: 'naoorlogse koopwijk, lage WOZ-waarde, vergrijsd', 2: 'huurwijk, hoge WOZ-waarde'}
     """
     def name(row: pd.Series, n_extra: int, thr: float) -> str:
         head = ""
@@ -322,7 +334,8 @@ def name_clusters(z: pd.DataFrame, *, drempel: float = 0.5, max_kenmerken: int =
         rest = row.drop([c for c in ("aandeel_naoorlogs", "aandeel_koop") if c in row.index])
         order = rest.abs().sort_values(ascending=False, kind="mergesort")
         chosen = [f for f in order.index if abs(rest[f]) >= thr][:n_extra]
-        words = [_descriptor(f, float(rest[f])) for f in chosen]
+        # two features can share words (label share with/without estimates): say it once
+        words = list(dict.fromkeys(_descriptor(f, float(rest[f])) for f in chosen))
         if not words and not head and noun in ("gemengde wijk", "wijk"):
             words = ["gemiddeld profiel"]
         return ", ".join([head + noun, *words])

@@ -82,6 +82,6 @@ def build_demo(
         config=config,
         synthetic=True,
         extra_parameters={"command": "demo", "scale": scale, **(extra_parameters or {})},
-        checks=partial(check_build, paths["readme"].parent),
+        checks=partial(check_build, paths["readme"].parent, config=config),
     )
     return folder

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from woonvoorraad.demo.region import TRUTH_FILE
+from woonvoorraad.config import Config, default_config, policy_value
+from woonvoorraad.demo.region import TRUTH_DWELLINGS_FILE, TRUTH_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +116,67 @@ def check_labels(dwellings: pd.DataFrame, buurten: pd.DataFrame, truth: pd.DataF
     return out
 
 
+def true_target_group(dwellings: pd.DataFrame, buurten: pd.DataFrame, truth: pd.DataFrame,
+                      config: Config) -> pd.DataFrame:
+    """Per buurt: the true cheap owner-occupied post-war dwellings and the true target group.
+
+    A dwelling is in ``goedkoop_koop`` when it is post-war, owner-occupied and its WOZ is under
+    the buurt's ``woz_grens``; in ``doelgroep`` when besides that it is occupied and its
+    household's income is under the DAEB limit of ``[scores] daeb_jaar`` for its household
+    size (the limit the estimate uses, so that the check tests the estimate, not the policy).
+    """
+    jaar = int(config["scores"]["daeb_jaar"])
+    een = policy_value(config, "daeb_eenpersoons", jaar)
+    meer = policy_value(config, "daeb_meerpersoons", jaar)
+    d = dwellings[["vbo_id", "buurtcode", "naoorlogs"]].merge(truth, on="vbo_id", how="inner")
+    grens = buurten.set_index("buurtcode")["woz_grens"].reindex(d["buurtcode"]).to_numpy()
+    post = d["naoorlogs"].fillna(False).to_numpy(dtype=bool)
+    cheap = post & (d["eigendom"].astype("string") == "koop").fillna(False).to_numpy() & (
+        d["woz"].to_numpy(dtype=float) < grens)
+    size = d["huishoudgrootte"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    limit = np.where(size <= 1, een, meer)
+    income = d["inkomen_huishouden"].to_numpy(dtype=float)
+    target = cheap & d["bewoond"].fillna(False).to_numpy(dtype=bool) & (income < limit)
+    return (pd.DataFrame({"buurtcode": d["buurtcode"].to_numpy(), "goedkoop_koop": cheap,
+                          "doelgroep": target})
+            .groupby("buurtcode").sum().astype(float))
+
+
+def check_target_group(dwellings: pd.DataFrame, buurten: pd.DataFrame, truth: pd.DataFrame,
+                       config: Config) -> dict[str, Any]:
+    """The target-group estimate against the demo's dwelling-level truth.
+
+    Returns the totals (estimate, low, high, truth), the bias of the total
+    (estimate / truth − 1), the Spearman rank correlation over buurten, and the share of
+    buurten whose true count lies in the low–high range, for ``n_goedkoop_koop`` and
+    ``n_doelgroep``.
+    """
+    true = true_target_group(dwellings, buurten, truth, config)
+    b = buurten.set_index("buurtcode")
+    out: dict[str, Any] = {"daeb_jaar": int(config["scores"]["daeb_jaar"])}
+    for col, key in (("n_goedkoop_koop", "goedkoop_koop"), ("n_doelgroep", "doelgroep")):
+        if col not in b.columns:
+            out[col] = "niet in deze build"
+            continue
+        j = b[[col, f"{col}_laag", f"{col}_hoog"]].join(true[key], how="inner").dropna()
+        est, lo, hi, tru = (j[c].to_numpy(float) for c in (col, f"{col}_laag", f"{col}_hoog",
+                                                             key))
+        total = float(tru.sum())
+        out[col] = {
+            "geschat": _round(est.sum(), 1), "laag": _round(lo.sum(), 1),
+            "hoog": _round(hi.sum(), 1), "waar": total,
+            "bias": _round(est.sum() / total - 1 if total else float("nan"), 3),
+            "rangcorrelatie": _round(float(pd.Series(est).corr(pd.Series(tru),
+                                                               method="spearman")), 3),
+            "binnen_bereik_buurten": _round(float(np.mean((tru >= lo - 0.5)
+                                                          & (tru <= hi + 0.5))), 3),
+            "buurten": len(j)}
+    return out
+
+
 def check_build(raw_folder: str | Path, buurten: pd.DataFrame,
-                dwellings: pd.DataFrame | None) -> dict[str, Any]:
+                dwellings: pd.DataFrame | None, *, config: Config | None = None
+                ) -> dict[str, Any]:
     """Every truth check the demo's raw folder allows (``manifest["waarheid"]``).
 
     Examples
@@ -138,4 +198,16 @@ def check_build(raw_folder: str | Path, buurten: pd.DataFrame,
                     out["labels"]["onbekend_bias_buurt_efg"] or np.nan,
                     100 * (out["labels"].get("dekking_90") or np.nan),
                     100 * (out["labels"].get("dekking_90_beschreven") or np.nan))
+    path = folder / TRUTH_DWELLINGS_FILE
+    if dwellings is None or not path.is_file():
+        out["doelgroep"] = f"geen waarheid: {path} ontbreekt"
+    else:
+        out["doelgroep"] = check_target_group(dwellings, buurten, pd.read_parquet(path),
+                                              config or default_config())
+        for col in ("n_goedkoop_koop", "n_doelgroep"):
+            r = out["doelgroep"].get(col)
+            if isinstance(r, dict):
+                logger.info("demo truth, %s: estimate %.0f (%.0f-%.0f) vs true %.0f, bias %+.1f%%, "
+                            "rank correlation %.2f", col, r["geschat"], r["laag"], r["hoog"],
+                            r["waar"], 100 * (r["bias"] or np.nan), r["rangcorrelatie"] or np.nan)
     return out

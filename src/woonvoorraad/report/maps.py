@@ -579,7 +579,13 @@ def map_from_buurten(
                         "labels": labels, "heeft_na": bool((cls < 0).any())})
 
     def value_text(col: str, fmt: str) -> list[str]:
-        return [fmt_waarde(v, fmt, na=_NA_TEKST) for v in data[col]]
+        text = [fmt_waarde(v, fmt, na=_NA_TEKST) for v in data[col]]
+        lo, hi = f"{col}_laag", f"{col}_hoog"
+        if lo in data.columns and hi in data.columns:  # an estimate with its range
+            text = [t if is_missing(a) or is_missing(b) else
+                    f"{t} ({fmt_waarde(a, fmt)}–{fmt_waarde(b, fmt)})"
+                    for t, a, b in zip(text, data[lo], data[hi], strict=True)]
+        return text
 
     columns_text = ([value_text(c, describe_column(c).formaat) for c in fixed]
                     + [value_text(i.naam, i.formaat) for i in inds]

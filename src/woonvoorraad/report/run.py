@@ -405,16 +405,24 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b and math.isfinite(a) and math.isfinite(b) and b > 0 else float("nan")
 
 
-def candidates_of(run: Run, code: str | None = None) -> pd.DataFrame | None:
+def candidates_of(run: Run, code: str | None = None, *,
+                  alle: bool = False) -> pd.DataFrame | None:
     """Proeftuin candidates of gemeente ``code`` (all when None), in rank order.
 
-    Returns None when the build has no classification (``--no-analyse``).
+    By default only the candidates at the gemeente's primary level (``primair``); ``alle``
+    also gives the other level and the ``geen_kandidaat`` rows. Returns None when the build
+    has no classification (``--no-analyse``).
     """
     p = run.read_table("proeftuinen")
     if p is None:
         return None
     if code is not None:
         p = p[p["gemeentecode"].astype(str) == code]
+    if not alle:
+        for col in ("primair", "geen_kandidaat"):
+            if col in p.columns:
+                flag = p[col].astype(str).str.lower().isin(["true", "1"])
+                p = p[flag] if col == "primair" else p[~flag]
     sort = [c for c in ("gemeentecode", "rang") if c in p.columns]
     return p.sort_values(sort, kind="mergesort").reset_index(drop=True) if sort else p
 
@@ -456,7 +464,9 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
     -------
     dict
         ``gemeentecode``, ``gemeentenaam``, ``n_buurten``, ``n_woningen``, ``n_naoorlogs``,
-        ``aandeel_naoorlogs``, ``n_doelgroep``, ``aandeel_doelgroep``,
+        ``aandeel_naoorlogs``, ``n_doelgroep`` with ``_laag`` / ``_hoog`` (the range of the
+        total from ``manifest["doelgroep"]``, else the sum of the buurten's ranges),
+        ``n_goedkoop_koop`` (and its range), ``aandeel_doelgroep``,
         ``n_buurten_doelgroep_onbekend``, ``n_label_geregistreerd``, ``label_dekking``,
         ``n_label_efg``, ``aandeel_label_efg`` (expected share where the build has the
         label model's ``n_label_efg_verwacht``), ``n_label_efg_verwacht``,
@@ -486,6 +496,11 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
         "n_naoorlogs": n_no,
         "aandeel_naoorlogs": _ratio(n_no, n_won),
         "n_doelgroep": n_doel,
+        "n_doelgroep_laag": float(as_numeric(b, "n_doelgroep_laag").sum(min_count=1)),
+        "n_doelgroep_hoog": float(as_numeric(b, "n_doelgroep_hoog").sum(min_count=1)),
+        "n_goedkoop_koop": float(as_numeric(b, "n_goedkoop_koop").sum(min_count=1)),
+        "n_goedkoop_koop_laag": float(as_numeric(b, "n_goedkoop_koop_laag").sum(min_count=1)),
+        "n_goedkoop_koop_hoog": float(as_numeric(b, "n_goedkoop_koop_hoog").sum(min_count=1)),
         "aandeel_doelgroep": _ratio(n_doel, won_doel),
         "n_buurten_doelgroep_onbekend": int(doel.isna().sum()),
         "n_label_geregistreerd": _sum(b, "n_label_geregistreerd"),
@@ -508,6 +523,15 @@ def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
         "n_efg_verwacht": None,
         "kosten_alleen_efg": False,
     }
+    # the range of a total: over the assumption combinations applied to every buurt at once
+    # (manifest["doelgroep"]); the sum of the buurten's ranges is wider and the fallback
+    dg = run.manifest.get("doelgroep") or {}
+    totaal = (dg.get("per_gemeente") or {}).get(code) if code is not None else dg.get("totaal")
+    if isinstance(totaal, dict):
+        for key in ("n_doelgroep_laag", "n_doelgroep_hoog", "n_goedkoop_koop_laag",
+                    "n_goedkoop_koop_hoog"):
+            if totaal.get(key) is not None:
+                out[key] = float(totaal[key])
     if "n_label_efg_verwacht" in b.columns:  # a build with the label model's expectations
         n_efg = _sum(b, "n_label_efg_verwacht")
         n_efg_no = _sum(b, "n_label_efg_verwacht_naoorlogs")

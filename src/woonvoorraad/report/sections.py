@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from woonvoorraad import __version__
 from woonvoorraad.classify.scores import SCORES
 from woonvoorraad.errors import InputError
+from woonvoorraad.report._sectie import (  # noqa: F401
+    _REDENEN_NL,
+    _config_value,
+    _lowercase_first,
+    _missing_reason,
+    _naoorlogs_period,
+    _no_analysis,
+    _translate_reason,
+)
 from woonvoorraad.report.format import (
     NA,
     Html,
@@ -41,70 +50,20 @@ from woonvoorraad.report.html import (
     html_table,
     not_available,
 )
+from woonvoorraad.report.kandidaten import (  # noqa: F401  (re-exported for the template)
+    chart_scoreprofiel,
+    section_instrumenten,
+    section_proeftuinen,
+)
 from woonvoorraad.report.labelzekerheid import section_label_zekerheid  # noqa: F401
 from woonvoorraad.report.run import (
     Run,
     as_numeric,
     candidate_buurten,
-    candidates_of,
     gemeente_summary,
 )
 
 logger = logging.getLogger(__name__)
-
-_REDENEN_NL = {
-    "not in the CBS input": "ontbreekt in de CBS-gegevens",
-    "needs CBS statistics of at least two years (--cbs)":
-        "vraagt CBS-cijfers van minstens twee jaren",
-    "the CBS statistics given cover fewer than two years":
-        "de CBS-cijfers beslaan minder dan twee jaren",
-}
-
-
-def _lowercase_first(label: str) -> str:
-    """Lower-case the first letter of a label, unless it starts an abbreviation (WOZ)."""
-    if len(label) > 1 and label[1].isupper():
-        return label
-    return label[:1].lower() + label[1:]
-
-
-def _translate_reason(reason: str) -> str:
-    if reason in _REDENEN_NL:
-        return _REDENEN_NL[reason]
-    m = re.fullmatch(r"needs (.+) from CBS", reason)
-    if m:
-        cols = [_lowercase_first(describe_column(c.strip()).label)
-                for c in re.split(r"\band\b|,", m.group(1)) if c.strip()]
-        return "vraagt " + " en ".join(cols) + " van CBS"
-    return reason
-
-
-def _missing_reason(run: Run, col: str) -> str | None:
-    """Dutch reason why ``col`` is unavailable in the build (None when it has values)."""
-    reason = (run.manifest.get("missing_statistics") or {}).get(col)
-    if reason:
-        return _translate_reason(str(reason))
-    if col not in run.buurten.columns:
-        return "niet in deze build"
-    if as_numeric(run.buurten, col).isna().all():
-        return "geen waarden in deze build"
-    return None
-
-
-def _config_value(run: Run, sectie: str, sleutel: str, default: Any = None) -> Any:
-    return (run.config.get(sectie) or {}).get(sleutel, default)
-
-
-def _naoorlogs_period(run: Run) -> tuple[int, int]:
-    return (int(_config_value(run, "periods", "naoorlogs_start", 1945)),
-            int(_config_value(run, "periods", "naoorlogs_end", 1974)))
-
-
-def _no_analysis() -> Html:
-    return not_available("deze build is gemaakt zonder classificatiestap "
-                         "(woonvoorraad build --no-analyse); scores, proeftuinkandidaten, "
-                         "instrumenten, kosten en typologie ontbreken.")
-
 
 def check_report_parameters(run: Run, gemeente_code: str, *, jaar: int | None = None,
                             max_kandidaten: int = 5) -> str:
@@ -174,7 +133,8 @@ def section_kerncijfers(run: Run, code: str) -> Html:
     kpis = [
         (fmt_aantal(g["n_woningen"]), "woningen (BAG)"),
         (fmt_pct(g["aandeel_naoorlogs"]), f"gebouwd in {start}–{end}"),
-        (fmt_aantal(g["n_doelgroep"]), "doelgroepwoningen (geschat)"),
+        (fmt_aantal(g["n_doelgroep"]), "doelgroepwoningen (geschat, "
+         + fmt_bereik(g["n_doelgroep_laag"], g["n_doelgroep_hoog"], "aantal") + ")"),
         (fmt_pct(g["aandeel_label_efg"]), "met label E, F of G"),
     ]
     kpi_html = "".join(f'<div class="wv-kpi"><b>{esc(v)}</b><span>{esc(t)}</span></div>'
@@ -184,7 +144,11 @@ def section_kerncijfers(run: Run, code: str) -> Html:
         ("Woningen (BAG)", "aantal", "n_woningen"),
         (f"Naoorlogse woningen ({start}–{end})", "aantal", "n_naoorlogs"),
         ("  aandeel van de woningen", "aandeel", "aandeel_naoorlogs"),
-        ("Doelgroep: goedkope naoorlogse koopwoningen (geschat)", "aantal", "n_doelgroep"),
+        ("Goedkope naoorlogse koopwoningen (geschat)", "aantal", "n_goedkoop_koop"),
+        ("Doelgroep: daarvan eigenaar met inkomen onder de DAEB-grens (geschat)", "aantal",
+         "n_doelgroep"),
+        ("  bereik, laag", "aantal", "n_doelgroep_laag"),
+        ("  bereik, hoog", "aantal", "n_doelgroep_hoog"),
         ("  aandeel van de woningen", "aandeel", "aandeel_doelgroep"),
         ("Woningen met geregistreerd energielabel", "aandeel", "label_dekking"),
         ("Woningen met label E, F of G (geregistreerd of geschat)", "aandeel",
@@ -215,9 +179,13 @@ def section_kerncijfers(run: Run, code: str) -> Html:
              f"{esc(fmt_aantal(g['n_naoorlogs']))} ({esc(fmt_pct(g['aandeel_naoorlogs']))}) "
              f"gebouwd in {start}–{end}")
     if not is_missing(g["n_doelgroep"]):
-        tekst += (f"; naar schatting {esc(fmt_aantal(g['n_doelgroep']))} daarvan zijn "
-                  "goedkope koopwoningen (de doelgroep"
-                  + (f", WOZ onder {esc(fmt_euro(woz_grens))}" if woz_grens else "") + ").")
+        tekst += (f"; naar schatting {esc(fmt_aantal(g['n_goedkoop_koop']))} daarvan zijn "
+                  "goedkope koopwoningen"
+                  + (f" (WOZ onder {esc(fmt_euro(woz_grens))})" if woz_grens else "")
+                  + f", en in {esc(fmt_aantal(g['n_doelgroep']))} daarvan (bereik "
+                  f"{esc(fmt_bereik(g['n_doelgroep_laag'], g['n_doelgroep_hoog'], 'aantal'))})"
+                  " woont een eigenaar met een inkomen onder de DAEB-grens: de doelgroep van de "
+                  "Regio Deal.")
     else:
         tekst += (". De doelgroep kan niet worden geschat: "
                   f"{esc(_missing_reason(run, 'n_doelgroep') or 'gegevens ontbreken')}.")
@@ -229,6 +197,23 @@ def section_kerncijfers(run: Run, code: str) -> Html:
                 f'{table}<p class="wv-voetnoot">{esc(voet)}</p></div>')
 
 
+def _with_range(b: pd.DataFrame, col: str) -> pd.Series:
+    """``"168 (103–236)"``: an estimate with its low–high range (Dutch formats)."""
+    if col not in b.columns:
+        return pd.Series("onbekend", index=b.index)
+    lo = b[f"{col}_laag"] if f"{col}_laag" in b.columns else pd.Series(np.nan, index=b.index)
+    hi = b[f"{col}_hoog"] if f"{col}_hoog" in b.columns else pd.Series(np.nan, index=b.index)
+    out = []
+    for v, a, z in zip(b[col], lo, hi, strict=True):
+        if is_missing(v):
+            out.append("onbekend")
+        elif is_missing(a) or is_missing(z):
+            out.append(fmt_aantal(v))
+        else:
+            out.append(f"{fmt_aantal(v)} ({fmt_aantal(a)}–{fmt_aantal(z)})")
+    return pd.Series(out, index=b.index)
+
+
 def section_doelgroep(run: Run, code: str, *, max_rijen: int = 15) -> Html:
     """Post-war owner-occupied stock and the target group per buurt."""
     b = run.select_buurten(code).copy()
@@ -236,13 +221,22 @@ def section_doelgroep(run: Run, code: str, *, max_rijen: int = 15) -> Html:
     dg = run.config.get("doelgroep") or {}
     reden = _missing_reason(run, "n_doelgroep")
     parts = []
-    methode = ("De doelgroep is per buurt geschat als naoorlogse woningen × aandeel "
-               "koopwoningen × de kans dat de WOZ-waarde onder "
-               f"{fmt_euro(dg.get('woz_grens'))} ligt (WOZ-waarden van de naoorlogse voorraad "
-               f"lognormaal rond {fmt_getal(dg.get('naoorlogs_woz_factor'), 2)} × het "
-               "buurtgemiddelde, variatiecoëfficiënt "
-               f"{fmt_getal(dg.get('woz_variatiecoefficient'), 2)}). Eigendom en WOZ per woning "
-               "zijn geen open data; het is dus een schatting per buurt.")
+    methode = (
+        "De doelgroep van de Regio Deal is: eigenaar-bewoners met een inkomen onder de "
+        "DAEB-grens in een goedkope naoorlogse koopwoning. Eigendom, WOZ-waarde en inkomen "
+        "per woning zijn geen open data; de build schat per buurt uit de BAG (naoorlogse "
+        "woningen, eengezins of niet) en de CBS-cijfers van de buurt: de kans dat een woning "
+        "een koopwoning is (het aandeel koop van de buurt, verdeeld naar woningtype en "
+        "bouwperiode), de kans dat de WOZ-waarde onder "
+        f"{fmt_euro(dg.get('woz_grens'))} ligt (prijspeil WOZ-jaar "
+        f"{esc(dg.get('woz_grens_jaar'))}, geïndexeerd naar het CBS-jaar van de buurt) en de "
+        "kans dat het huishoudinkomen van de eigenaar onder de DAEB-grens ligt (inkomen van "
+        "de buurt, eigenaren verdienen gemiddeld "
+        f"{fmt_getal(dg.get('inkomen_eigenaar_huurder'), 2)} × zoveel als huurders, CBS). "
+        "Het getal tussen haakjes is het bereik: de kleinste en grootste uitkomst als de "
+        "aannames (WOZ-niveau en -spreiding, koopaandeel naar type en bouwperiode, "
+        "inkomensverhouding, samenhang WOZ en inkomen) tussen hun lage en hoge waarde liggen. "
+        "'Goedkope koop' telt dezelfde woningen zonder de inkomensgrens.")
     parts.append(html_paragraph(esc(methode)))
     if reden:
         parts.append(not_available(f"geschatte doelgroep: {reden}."))
@@ -254,8 +248,11 @@ def section_doelgroep(run: Run, code: str, *, max_rijen: int = 15) -> Html:
     cols = [("buurtnaam", "Buurt", "tekst"), ("n_woningen", "Woningen", "aantal"),
             ("n_naoorlogs", "Naoorlogs", "aantal"), ("aandeel_naoorlogs", "% naoorlogs", "aandeel"),
             ("aandeel_koop", "% koop", "aandeel"), ("woz_gemiddeld", "Gem. WOZ", "euro"),
-            ("n_doelgroep", "Doelgroep", "aantal"), ("aandeel_doelgroep", "% doelgroep",
-                                                     "aandeel")]
+            ("goedkoop_bereik", "Goedkope koop", "tekst"),
+            ("doelgroep_bereik", "Doelgroep (bereik)", "tekst"),
+            ("aandeel_doelgroep", "% doelgroep", "aandeel")]
+    for col, naam in (("n_goedkoop_koop", "goedkoop_bereik"), ("n_doelgroep", "doelgroep_bereik")):
+        b[naam] = _with_range(b, col)
     kb = candidate_buurten(run, code)
     shown = b.head(max_rijen)
     wat = "naoorlogse woningen" if reden else "doelgroepwoningen"
@@ -411,118 +408,6 @@ def chart_woz_inkomen(run: Run, code: str) -> Html:
                            titel=f"WOZ-waarde en inkomen per buurt, {naam}",
                            synthetisch=run.synthetic)
     return html_figure(fig, alt=f"WOZ-waarde tegen inkomen per buurt in {naam}")
-
-
-def section_proeftuinen(run: Run, code: str, *, max_kandidaten: int = 5) -> Html:
-    """Proeftuin candidates with their reasons."""
-    k = candidates_of(run, code)
-    if k is None:
-        return _no_analysis()
-    pt = run.config.get("proeftuin") or {}
-    gew = pt.get("gewichten") or {}
-    gew_tekst = ", ".join(f"{_lowercase_first(describe_column(s).label.replace(' (score)', ''))} "
-                          f"{fmt_getal(v, 2)}" for s, v in gew.items())
-    intro = ("Kandidaten zijn de buurten (of wijken/woonplaatsen, zie configuratie) met de "
-             "hoogste proeftuinscore: een gewogen gemiddelde van de scores "
-             f"(gewichten: {gew_tekst}; een negatief gewicht telt 1 − score, dus minder "
-             "financiële ruimte weegt zwaarder). Een kandidaat heeft minimaal "
-             f"{fmt_aantal(pt.get('min_doelgroep'))} doelgroepwoningen; stabiliteit is het "
-             "aandeel van de variaties in de gewichten (±"
-             f"{fmt_pct(pt.get('stabiliteit_variatie'), 0)}) waarin de kandidaat in de top "
-             "blijft.")
-    if k.empty:
-        nb = not_available("geen kandidaat in deze gemeente: geen buurt met "
-                           "doelgroepwoningen, of de doelgroep is onbekend.")
-        return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}{nb}</div>')
-    cards = []
-    inst = run.read_table("instrumenten")
-    for rec in k.head(max_kandidaten).to_dict("records"):
-        naam = rec.get("eenheid_naam") or rec.get("buurtnaam") or rec.get("eenheid_code")
-        feiten = [
-            ("Doelgroep", fmt_aantal(rec.get("n_doelgroep"))),
-            ("Woningen", fmt_aantal(rec.get("n_woningen"))),
-            ("Proeftuinscore", fmt_score(rec.get("proeftuinscore"))),
-            ("Stabiliteit", fmt_pct(rec.get("stabiliteit_top_n"), 0)),
-        ]
-        feit_html = " · ".join(f"{esc(a)}: <strong>{esc(b)}</strong>" for a, b in feiten)
-        extra = ""
-        if str(rec.get("voorlopig")).lower() in ("true", "1"):
-            extra += ('<p class="wv-voetnoot"><strong>Voorlopige kandidaat.</strong> Het aantal '
-                      "doelgroepwoningen is onbekend: de CBS-gegevens missen het aandeel "
-                      "koopwoningen of de WOZ-waarde. De buurt is gekozen op de andere scores; "
-                      "vul die gegevens aan voordat u een proeftuin kiest.</p>")
-        elif str(rec.get("voldoet_minimum")).lower() in ("false", "0"):
-            extra += ('<p class="wv-voetnoot">Kleiner dan de minimumomvang: de beste buurt '
-                      "van de gemeente, maar met minder doelgroepwoningen dan het minimum.</p>")
-        if inst is not None:
-            codes = {c.strip() for c in str(rec.get("buurtcodes") or "").split(",")}
-            fit = inst[inst["buurtcode"].astype(str).isin(codes)
-                       & (inst["status"].astype(str) == "past")]
-            if len(fit):
-                labels = "".join(f'<span class="wv-label">{esc(n)}</span>'
-                                 for n in sorted(fit["naam"].astype(str).unique()))
-                extra += f"<p>Passende instrumenten: {labels}</p>"
-        cards.append(
-            f'<div class="wv-kandidaat"><h4>{esc(rec.get("rang"))}. {esc(naam)}</h4>'
-            f"<p>{feit_html}</p><p>{esc(rec.get('reden') or '')}</p>{extra}</div>")
-    meer = ""
-    if len(k) > max_kandidaten:
-        meer = (f'<p class="wv-voetnoot">{len(k) - max_kandidaten} kandidaten meer staan in '
-                "proeftuinen.csv van de build.</p>")
-    return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}{"".join(cards)}{meer}</div>')
-
-
-def chart_scoreprofiel(run: Run, code: str, *, max_kandidaten: int = 5) -> Html:
-    """Score profile of the gemeente's candidates."""
-    from woonvoorraad.report.charts import plot_score_profile
-
-    k = candidates_of(run, code)
-    if k is None or k.empty:
-        return Html("")
-    k = k.head(max_kandidaten).copy()
-    k["_naam"] = k.get("eenheid_naam", k.get("buurtnaam"))
-    fig = plot_score_profile(k, naam_kolom="_naam",
-                             titel=f"Scoreprofiel van de proeftuinkandidaten, "
-                                   f"{run.gemeentenaam(code)}",
-                             synthetisch=run.synthetic)
-    return html_figure(fig, alt="Scores van de proeftuinkandidaten")
-
-
-def section_instrumenten(run: Run, code: str) -> Html:
-    """Instruments that fit the buurten, with the rule that chose them."""
-    inst = run.read_table("instrumenten")
-    if inst is None:
-        return _no_analysis()
-    intro = ("Per buurt is nagegaan welke instrumenten passen bij het profiel, met vaste "
-             "regels uit de configuratie (instrumenten.toml). 'Past' betekent: het instrument "
-             "is het overwegen waard in deze buurt; of een huishouden in aanmerking komt, "
-             "beslist de aanbieder. 'Onbekend': een gegeven voor de regel ontbreekt.")
-    sel = inst[inst["gemeentecode"].astype(str) == code]
-    if sel.empty:
-        return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}'
-                    f"{not_available('geen instrument past in een buurt van deze gemeente.')}"
-                    "</div>")
-    kb = set(candidate_buurten(run, code)["buurtcode"])
-    rows = []
-    for (_code, naam), g in sel.groupby(["instrument", "naam"], sort=False):
-        past = g[g["status"].astype(str) == "past"]
-        bron = str(g["bron"].iloc[0]) if "bron" in g.columns and g["bron"].notna().any() else ""
-        rows.append({
-            "naam": f"{esc(naam)}" + (f'<span class="wv-klein">{esc(bron)}</span>' if bron
-                                      else ""),
-            "n_past": len(past),
-            "n_kandidaat": int(past["buurtcode"].astype(str).isin(kb).sum()),
-            "n_onbekend": int((g["status"].astype(str) == "onbekend").sum()),
-            "regel": f'<span class="wv-regel">{esc(g["regel"].iloc[0])}</span>',
-            "_sort": str(naam),
-        })
-    frame = pd.DataFrame(rows).sort_values(["n_past", "_sort"], ascending=[False, True])
-    t = html_table(frame, [("naam", "Instrument (aanbieder)", "html"),
-                      ("n_past", "Past in buurten", "aantal"),
-                      ("n_kandidaat", "waarvan kandidaat", "aantal"),
-                      ("n_onbekend", "Onbekend", "aantal"), ("regel", "Regel", "html")],
-                   caption="Instrumenten en het aantal buurten waar ze passen")
-    return Html(f'<div class="wv-sectie">{html_paragraph(esc(intro))}{t}</div>')
 
 
 def section_kosten(run: Run, code: str, *, max_rijen: int = 10) -> Html:

@@ -434,8 +434,11 @@ def read_inkomen(path: str | Path) -> pd.DataFrame:
 
 
 def owner_income_ratio(frame: pd.DataFrame, gemeentecode: str, *, maat: str = "besteedbaar",
-                       jaar: int | None = None) -> InkomenVerhouding:
+                       jaar: int | None = None, noemer: str = "totaal") -> InkomenVerhouding:
     """Owners' mean household income / all households' mean income for a gemeente.
+
+    With ``noemer="huur"``: owners' over renters' mean income (the ratio ``k`` of the
+    target-group estimate, :mod:`woonvoorraad.stock.doelgroep`).
 
     The gemeente's own figure when CBS publishes it; else its provincie (``provinciecode`` of
     the gemeente's rows); else Nederland (``NL01``). All levels use the same year: ``jaar``,
@@ -473,11 +476,14 @@ def owner_income_ratio(frame: pd.DataFrame, gemeentecode: str, *, maat: str = "b
     codes = frame["regiocode"].astype(str).str.strip()
     values = frame.assign(_code=codes).pivot_table(
         index=["jaar", "_code"], columns="woonsituatie", values=col, aggfunc="first")
-    for needed in ("koop", "totaal"):
+    if noemer not in WOONSITUATIES:
+        raise ConfigError(f"inkomen: unknown tenure {noemer!r} (expected one of "
+                          f"{', '.join(WOONSITUATIES)})")
+    for needed in ("koop", noemer):
         if needed not in values.columns:
             values[needed] = np.nan
     if jaar is None:
-        complete = values[["koop", "totaal"]].notna().all(axis=1)
+        complete = values[["koop", noemer]].notna().all(axis=1)
         national = complete & (values.index.get_level_values("_code") == NEDERLAND)
         years = values.index.get_level_values("jaar")[national if national.any() else complete]
         jaar = int(max(years)) if len(years) else None
@@ -487,13 +493,13 @@ def owner_income_ratio(frame: pd.DataFrame, gemeentecode: str, *, maat: str = "b
         if code is None or (jaar, code) not in values.index:
             continue
         row = values.loc[(jaar, code)]
-        own, total = row.get("koop", np.nan), row.get("totaal", np.nan)
+        own, total = row.get("koop", np.nan), row.get(noemer, np.nan)
         if np.isfinite(own) and np.isfinite(total) and total > 0:
             if niveau != "Gemeente":
                 logger.info("owners' income of %s in %s is secret or absent; %s (%s) used",
                             gemeentecode, jaar, niveau.lower(), code)
             return InkomenVerhouding(round(float(own / total), 4), code, niveau, jaar, maat)
-    raise InputError(f"income table has no owners' and all households' {col} for "
+    raise InputError(f"income table has no owners' and {noemer} households' {col} for "
                      f"{gemeentecode}, its provincie ({pv}) or Nederland in {jaar}")
 
 

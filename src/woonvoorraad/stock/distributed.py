@@ -720,6 +720,9 @@ def _merge_reports(reports: Sequence[dict[str, Any]]) -> DwellingReport:
             if key == "excluded_by_status":
                 for status, n in value.items():
                     excluded[status] = excluded.get(status, 0) + int(n)
+            elif key == "woonplaats":  # where it came from (alike per tile), and the count
+                n = "n_woningen_zonder_woonplaats"
+                total.woonplaats = {**value, n: total.woonplaats.get(n, 0) + int(value[n])}
             else:
                 setattr(total, key, getattr(total, key) + int(value))
     total.excluded_by_status = dict(sorted(excluded.items(), key=lambda kv: -kv[1]))

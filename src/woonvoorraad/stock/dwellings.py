@@ -79,6 +79,9 @@ class DwellingReport:
     n_label_model: int = 0
     n_label_unknown: int = 0
     n_label_verlopen: int = 0
+    #: Where the woonplaats came from (``units.attrs["woonplaats"]`` of the BAG reader) and
+    #: the dwellings without one.
+    woonplaats: dict[str, Any] = field(default_factory=dict)
     #: The label model's :class:`woonvoorraad.stock.labels.LabelModelResult` (not in
     #: :meth:`as_dict`: the manifest has its own ``label_model`` entry).
     label_model: Any = None
@@ -271,6 +274,17 @@ def assign_buurten(points: gpd.GeoSeries, buurten: gpd.GeoDataFrame, *,
     inside = best < len(polys)
     result[inside] = order[best[inside]]
     return result
+
+
+def _woonplaats(vbo: pd.DataFrame, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The BAG woonplaats of the dwellings (Arrow strings; all NA without the column).
+
+    Strings, not a categorical: the tiles of the dask engine have different categories,
+    and a Parquet round trip of an all-missing categorical comes back as ``object``."""
+    if "woonplaats" not in vbo.columns:
+        return pd.array([None] * len(rows), dtype="string[pyarrow]")
+    return pd.array(vbo["woonplaats"].to_numpy(dtype=object, na_value=None)[rows],
+                    dtype="string[pyarrow]")
 
 
 def _registration_year(geldig_tot: np.ndarray) -> np.ndarray:
@@ -554,6 +568,12 @@ def dwelling_stage(
     out["woningtype"] = pd.Categorical.from_codes(wt_codes, dtype=WONINGTYPE_DTYPE)
     out["eengezins"] = out["woningtype"].isin(EENGEZINS).to_numpy()
     out["oppervlakte"] = vbo["oppervlakte"].to_numpy(dtype=float)[d_idx]
+    out["woonplaats"] = _woonplaats(vbo, d_idx)
+    info = dict(vbo.attrs.get("woonplaats") or {})
+    report.woonplaats = {**{k: v for k, v in info.items()
+                            if k in ("beschikbaar", "methode", "ontbrekende_lagen",
+                                     "ontbrekende_kolommen")},
+                         "n_woningen_zonder_woonplaats": int(out["woonplaats"].isna().sum())}
 
     # the dwellings' points
     if isinstance(vbo, gpd.GeoDataFrame):

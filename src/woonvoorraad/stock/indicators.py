@@ -2,7 +2,7 @@
 
 Counts come from the dwelling table (BAG), so they are exact for the inputs; shares of tenure,
 WOZ, income and age come from CBS at buurt level, because dwelling-level tenure and value are
-not open data. The estimated target group combines the two (:func:`estimate_doelgroep`).
+not open data. The estimated target group combines the two (:mod:`woonvoorraad.stock.doelgroep`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from woonvoorraad.config import Config, default_config
 from woonvoorraad.sources.cbs import STATISTICS
+from woonvoorraad.stock import doelgroep
 
 logger = logging.getLogger(__name__)
 
@@ -26,63 +26,6 @@ ID_COLUMNS = ("buurtcode", "buurtnaam", "wijkcode", "wijknaam", "gemeentecode", 
 
 #: CBS statistics renamed where a BAG-based column of the same meaning exists.
 _CBS_RENAME = {"woningvoorraad": "woningvoorraad_cbs", "aandeel_eengezins": "aandeel_eengezins_cbs"}
-
-
-def estimate_doelgroep(
-    n_naoorlogs: pd.Series | np.ndarray,
-    aandeel_koop: pd.Series | np.ndarray,
-    woz_gemiddeld: pd.Series | np.ndarray,
-    *,
-    woz_grens: float,
-    variatiecoefficient: float,
-    naoorlogs_woz_factor: float,
-) -> np.ndarray:
-    """Estimate cheap, owner-occupied, post-war dwellings per buurt.
-
-    Dwelling-level tenure and WOZ value are not open data, so the estimate combines the exact
-    post-war count from BAG with two CBS buurt figures::
-
-        n_doelgroep = n_naoorlogs * aandeel_koop * P(WOZ < woz_grens)
-
-    where WOZ values of the buurt's post-war stock are assumed log-normal with mean
-    ``naoorlogs_woz_factor * woz_gemiddeld`` and coefficient of variation
-    ``variatiecoefficient``. Assumptions: post-war dwellings are owner-occupied at the buurt's
-    overall rate, and value spread is alike in every buurt. NaN when any input is NaN.
-
-    Parameters
-    ----------
-    n_naoorlogs
-        Post-war dwellings per buurt (BAG).
-    aandeel_koop
-        Owner-occupied share (CBS, fraction).
-    woz_gemiddeld
-        Mean WOZ value in euro (CBS).
-    woz_grens
-        WOZ limit of a "cheap" dwelling, in euro.
-    variatiecoefficient
-        Coefficient of variation of WOZ values within a buurt.
-    naoorlogs_woz_factor
-        Value of the post-war stock relative to the buurt mean.
-
-    Returns
-    -------
-    numpy.ndarray
-        Estimated target-group dwellings (float, rounded to 0.1).
-
-    Examples
-    --------
-    >>> estimate_doelgroep([100], [0.6], [250_000], woz_grens=250_000,
-    ...                    variatiecoefficient=0.3, naoorlogs_woz_factor=1.0).round(1).tolist()
-    [33.5]
-    """
-    n = np.asarray(n_naoorlogs, dtype=float)
-    koop = np.asarray(aandeel_koop, dtype=float)
-    mean = np.asarray(woz_gemiddeld, dtype=float) * naoorlogs_woz_factor
-    sigma2 = np.log1p(variatiecoefficient**2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.log(np.where(mean > 0, mean, np.nan)) - sigma2 / 2
-        p_cheap = ndtr((np.log(woz_grens) - mu) / np.sqrt(sigma2))
-    return np.round(n * np.clip(koop, 0, 1) * p_cheap, 1)
 
 
 @dataclass
@@ -139,6 +82,8 @@ def partial_counts(dwellings: pd.DataFrame, config: Config | None = None) -> Par
             f"n_naoorlogs_{start}_{split - 1}": count((bj >= start) & (bj < split)),
             f"n_naoorlogs_{split}_{end}": count((bj >= split) & (bj <= end)),
             "n_eengezins": count(eengezins),
+            "n_naoorlogs_eengezins": count(eengezins
+                                           & dwellings["naoorlogs"].to_numpy(dtype=bool)[ok]),
             f"n_eengezins_voor_{per['eengezins_voor']}": count(eengezins
                                                                & (bj < per["eengezins_voor"])),
             "n_meergezins": count(meergezins),
@@ -359,12 +304,10 @@ def buurt_indicators_from_counts(
     if "jaar" in out.columns:
         out = out.rename(columns={"jaar": "cbs_jaar"})
 
-    dg = cfg["doelgroep"]
-    out["n_doelgroep"] = estimate_doelgroep(
-        out["n_naoorlogs"], out["aandeel_koop"], out["woz_gemiddeld"], woz_grens=dg["woz_grens"],
-        variatiecoefficient=dg["woz_variatiecoefficient"],
-        naoorlogs_woz_factor=dg["naoorlogs_woz_factor"])
+    _target_group(out, cfg)
     out["aandeel_doelgroep"] = out["n_doelgroep"] / n
+    out["aandeel_doelgroep_naoorlogs"] = out["n_doelgroep"] / out["n_naoorlogs"].where(
+        out["n_naoorlogs"] > 0)
 
     trend_cols = ["trend_inwoners", "trend_huishoudens", "trend_65plus", "trend_jaren"]
     if trends is not None:
@@ -419,6 +362,39 @@ def _label_shares(out: pd.DataFrame, joined: pd.DataFrame, n: pd.Series,
         out["aandeel_label_geschat"] = out["n_label_geschat"] / n
 
 
+def _target_group(out: pd.DataFrame, cfg: Config) -> None:
+    """The target-group columns of :mod:`woonvoorraad.stock.doelgroep`, in place."""
+    params = doelgroep.buurt_parameters(out, cfg).set_axis(out["buurtcode"].to_numpy())
+    n_eg = (out["n_naoorlogs_eengezins"] if "n_naoorlogs_eengezins" in out.columns
+            else pd.Series(np.nan, index=out.index))  # counts of an older version: no split
+    cells = pd.DataFrame({"buurtcode": out["buurtcode"].to_numpy(),
+                          "n_eengezins": n_eg.to_numpy(dtype=float),
+                          "n_overig": (out["n_naoorlogs"] - n_eg).to_numpy(dtype=float)})
+    est = doelgroep.estimate_target_group(cells, params, cfg).reindex(out["buurtcode"])
+    for col in est.columns:
+        out[col] = est[col].to_numpy()
+    out["woz_grens"] = params["woz_grens"].to_numpy()
+    owners = doelgroep.owner_income_columns(params, cfg)
+    for col in owners.columns:
+        out[col] = owners[col].to_numpy()
+
+
+def target_group_by(buurten: pd.DataFrame, config: Config, *, by: str = "gemeentecode"
+                    ) -> pd.DataFrame:
+    """The target group summed to ``by`` (e.g. gemeente), its range taken over the sums.
+
+    A sum of the buurten's ``_laag`` figures would be wider than this: each assumption
+    combination is applied to every buurt at once, so the bounds are those of the totals.
+    """
+    params = doelgroep.buurt_parameters(buurten, config).set_axis(
+        buurten["buurtcode"].to_numpy())
+    n_eg = buurten["n_naoorlogs_eengezins"].to_numpy(dtype=float)
+    cells = pd.DataFrame({"buurtcode": buurten["buurtcode"].to_numpy(),
+                          by: buurten[by].astype(str).to_numpy(), "n_eengezins": n_eg,
+                          "n_overig": buurten["n_naoorlogs"].to_numpy(dtype=float) - n_eg})
+    return doelgroep.estimate_target_group(cells, params, config, by=by)
+
+
 def _missing_report(out: pd.DataFrame, *, trends_given: bool) -> dict[str, str]:
     missing: dict[str, str] = {}
     for stat in STATISTICS:
@@ -427,14 +403,21 @@ def _missing_report(out: pd.DataFrame, *, trends_given: bool) -> dict[str, str]:
             if stat == "aantal_65plus" and out["aandeel_65plus"].notna().any():
                 continue  # only an alternative route to aandeel_65plus
             missing[col] = "not in the CBS input"
-    if out["n_doelgroep"].isna().all():
-        lacking = [c for c in ("aandeel_koop", "woz_gemiddeld") if c in missing]
-        missing["n_doelgroep"] = (f"needs {' and '.join(lacking)} from CBS" if lacking
-                                  else "needs aandeel_koop and woz_gemiddeld from CBS")
-        missing["aandeel_doelgroep"] = missing["n_doelgroep"]
-    elif out["n_doelgroep"].isna().any():
-        n_nan = int(out["n_doelgroep"].isna().sum())
-        logger.info("n_doelgroep is NaN for %d buurten lacking WOZ or tenure figures", n_nan)
+    needs = {"n_goedkoop_koop": ("aandeel_koop", "woz_gemiddeld"),
+             "n_doelgroep": ("aandeel_koop", "woz_gemiddeld", "inkomen_per_inwoner",
+                             "gemiddelde_huishoudsgrootte")}
+    for col, inputs in needs.items():
+        if out[col].isna().all():
+            lacking = [c for c in inputs if c in missing] or list(inputs)
+            missing[col] = f"needs {' and '.join(lacking)} from CBS"
+            for other in (f"{col}_laag", f"{col}_hoog"):
+                missing[other] = missing[col]
+        elif out[col].isna().any():
+            logger.info("%s is NaN for %d buurten lacking CBS figures (%s)", col,
+                        int(out[col].isna().sum()), ", ".join(inputs))
+    if "n_doelgroep" in missing:
+        for col in ("aandeel_doelgroep", "aandeel_doelgroep_naoorlogs"):
+            missing[col] = missing["n_doelgroep"]
     if not trends_given:
         for col in ("trend_inwoners", "trend_huishoudens", "trend_65plus"):
             missing[col] = "needs CBS statistics of at least two years (--cbs)"

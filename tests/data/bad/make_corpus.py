@@ -103,7 +103,7 @@ def bag_tables() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     vbo = gpd.GeoDataFrame(
         {"identificatie": [u[0] for u in units], "pand_identificatie": [u[1] for u in units],
          "gebruiksdoel": ["woonfunctie"] * len(units), "oppervlakte": [u[2] for u in units],
-         "status": [IN_USE] * len(units)},
+         "status": [IN_USE] * len(units), "woonplaats_naam": ["Sleen"] * len(units)},
         geometry=points, crs=28992)
     return pand, vbo
 
