@@ -306,6 +306,11 @@ def test_demo_end_to_end_through_the_cli(demo_build: Path, tmp_path: Path,
     assert (lev["aandeel_neutraal"].dropna() == 0).all()    # saves no energy
     k = pd.read_csv(out / "scenario_kandidaten.csv")
     assert k["rang"].min() == 1
+    # totals and candidates: low <= central <= high for the cash-flow-neutral share
+    for table in (k, pd.read_csv(out / "scenario_samenvatting.csv")):
+        t = table.dropna(subset=["aandeel_neutraal"])
+        assert (t["aandeel_neutraal_laag"] <= t["aandeel_neutraal"] + 1e-12).all()
+        assert (t["aandeel_neutraal"] <= t["aandeel_neutraal_hoog"] + 1e-12).all()
     # a second run with a higher gas price: savings up, gap down
     out2 = tmp_path / "scen2"
     assert main(["scenario", "--build", str(demo_build), "--out", str(out2), "--scenario",

@@ -223,6 +223,14 @@ def target_median(prep: Prepared, out: Outcomes, buurt: pd.DataFrame,
     return weighted_median(net, out.w * wb[:, None])
 
 
+def _weighted_share(buurt: pd.DataFrame, col: str) -> float:
+    """Mean of a per-buurt share weighted by the buurten's central ``n_doelgroep_pakket``."""
+    w = pd.to_numeric(buurt["n_doelgroep_pakket"], errors="coerce").fillna(0.0)
+    v = pd.to_numeric(buurt[col], errors="coerce")
+    ok = v.notna() & (w > 0)
+    return float((v[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else float("nan")
+
+
 def summary_row(buurt: pd.DataFrame, *, scenario: str, naam: str, median: float) -> dict:
     """Totals of one scenario over the selected buurten."""
     def tot(c: str) -> float:
@@ -239,10 +247,10 @@ def summary_row(buurt: pd.DataFrame, *, scenario: str, naam: str, median: float)
         "n_doelgroep_pakket_laag": tot("n_doelgroep_pakket_laag"),
         "n_doelgroep_pakket_hoog": tot("n_doelgroep_pakket_hoog"),
         "aandeel_neutraal": tot("n_neutraal") / ndp if ndp > 0 else np.nan,
-        "aandeel_neutraal_laag": (tot("n_neutraal_laag") / tot("n_doelgroep_pakket_laag")
-                                  if tot("n_doelgroep_pakket_laag") > 0 else np.nan),
-        "aandeel_neutraal_hoog": (tot("n_neutraal_hoog") / tot("n_doelgroep_pakket_hoog")
-                                  if tot("n_doelgroep_pakket_hoog") > 0 else np.nan),
+        # the share's range over the investment range, buurten weighted by their central
+        # count (weights from the low/high counts could put "laag" above the central share)
+        "aandeel_neutraal_laag": _weighted_share(buurt, "aandeel_neutraal_laag"),
+        "aandeel_neutraal_hoog": _weighted_share(buurt, "aandeel_neutraal_hoog"),
         "n_neutraal": tot("n_neutraal"), "n_verzilverlening": tot("n_verzilverlening"),
         "n_extra_subsidie": tot("n_extra_subsidie"),
         "mediaan_netto_maandlast_doelgroep": median,
@@ -278,8 +286,9 @@ def candidate_answer(buurt: pd.DataFrame, kandidaten: pd.DataFrame) -> pd.DataFr
     if out.empty:
         return out
     out["aandeel_neutraal"] = _share(out["n_neutraal"], out["n_doelgroep_pakket"])
-    out["aandeel_neutraal_laag"] = _share(out["n_neutraal_laag"], out["n_doelgroep_pakket_laag"])
-    out["aandeel_neutraal_hoog"] = _share(out["n_neutraal_hoog"], out["n_doelgroep_pakket_hoog"])
+    for col in ("aandeel_neutraal_laag", "aandeel_neutraal_hoog"):
+        out[col] = [_weighted_share(buurt[buurt["buurtcode"].isin(c.split(","))], col)
+                    for c in out["buurtcodes"]]
     out["gat_euro_per_woning"] = _share(out["gat_euro"], out["n_doelgroep_pakket"])
     out["rang"] = rank(out)
     return out.sort_values("rang", na_position="last", kind="stable").reset_index(drop=True)
