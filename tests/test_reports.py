@@ -349,6 +349,21 @@ def test_label_certainty_section_shows_the_demo_truth(demo: Run) -> None:
     assert fmt_pct(check["dekking_90"]) in html
 
 
+def test_key_figures_costs_and_candidate_short_lists(demo: Run) -> None:
+    """The key figures show the investment (all below B, and E/F/G), not "n.b."; a
+    candidate lists at most [instrumenten] kortlijst_n instruments to consider first."""
+    code = demo.gemeenten()["gemeentecode"].iloc[0]
+    g = gemeente_summary(demo, code)
+    kern = str(section_kerncijfers(demo, code))
+    assert esc(fmt_euro_kort(g["investering_naar_b_laag"])) in kern
+    assert esc(fmt_euro_kort(g["investering_efg_naar_b_hoog"])) in kern
+    html = str(section_proeftuinen(demo, code))
+    lists = re.findall(r"Eerst te overwegen instrumenten: (.*?)</p>", html)
+    assert lists
+    for found in lists:
+        assert 1 <= found.count('class="wv-label"') <= 3
+
+
 def test_export_html_drops_code_and_stderr() -> None:
     cell = new_code_cell("print('geheime code')")
     cell.outputs = [new_output("stream", name="stderr", text="FutureWarning: iets"),

@@ -30,6 +30,20 @@ logger = logging.getLogger(__name__)
 _NIVEAU_NL = {"buurt": "buurten", "wijk": "wijken", "woonplaats": "dorpen (woonplaatsen)"}
 
 
+def _short_list(fit: pd.DataFrame, n: int) -> list[str]:
+    """The candidate's short list: instruments on the short list of most of its buurten
+    (``kortlijst`` of ``instrumenten.csv``), then by priority; at most ``n``."""
+    if "kortlijst" in fit.columns:
+        on = fit["kortlijst"].astype(str).str.lower().isin(["true", "1"])
+        fit = fit[on] if on.any() else fit
+    prio = (pd.to_numeric(fit["prioriteit"], errors="coerce") if "prioriteit" in fit.columns
+            else pd.Series(0.0, index=fit.index))
+    order = (fit.assign(_p=prio.fillna(9.0)).groupby(fit["naam"].astype(str))
+             .agg(n=("buurtcode", "nunique"), p=("_p", "min"))
+             .sort_values(["n", "p"], ascending=[False, True], kind="mergesort"))
+    return list(order.index[:n])
+
+
 def _is_true(value: Any) -> bool:
     return str(value).lower() in ("true", "1")
 
@@ -100,9 +114,13 @@ def section_proeftuinen(run: Run, code: str, *, max_kandidaten: int = 5) -> Html
             fit = inst[inst["buurtcode"].astype(str).isin(codes)
                        & (inst["status"].astype(str) == "past")]
             if len(fit):
-                labels = "".join(f'<span class="wv-label">{esc(n)}</span>'
-                                 for n in sorted(fit["naam"].astype(str).unique()))
-                extra += f"<p>Passende instrumenten: {labels}</p>"
+                kort = _short_list(fit, int((run.config.get("instrumenten") or {}).get(
+                    "kortlijst_n", 3)))
+                labels = "".join(f'<span class="wv-label">{esc(n)}</span>' for n in kort)
+                rest = fit["naam"].astype(str).nunique() - len(kort)
+                extra += (f"<p>Eerst te overwegen instrumenten: {labels}"
+                          + (f" <span class=\"wv-voetnoot\">(nog {rest} passend, zie "
+                             "Instrumenten)</span>" if rest > 0 else "") + "</p>")
         cards.append(
             f'<div class="wv-kandidaat"><h4>{esc(rec.get("rang"))}. {esc(naam)}</h4>'
             f"<p>{feit_html}</p><p>{esc(rec.get('reden') or '')}</p>{extra}</div>")

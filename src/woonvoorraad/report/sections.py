@@ -160,8 +160,12 @@ def section_kerncijfers(run: Run, code: str) -> Html:
         ("Inkomen per inwoner", "euro", "inkomen_per_inwoner"),
         ("Huishoudens met een laag inkomen", "aandeel", "aandeel_laag_inkomen"),
         ("Proeftuinkandidaten", "aantal", "n_kandidaten"),
-        ("Investering naar label B, minimum", "euro_kort", "kosten_b_min"),
-        ("Investering naar label B, maximum", "euro_kort", "kosten_b_max"),
+        ("Investering alle woningen onder B naar B, laag", "euro_kort",
+         "investering_naar_b_laag"),
+        ("Investering alle woningen onder B naar B, hoog", "euro_kort",
+         "investering_naar_b_hoog"),
+        ("  waarvan E/F/G naar B, laag", "euro_kort", "investering_efg_naar_b_laag"),
+        ("  waarvan E/F/G naar B, hoog", "euro_kort", "investering_efg_naar_b_hoog"),
     ]
     frame = pd.DataFrame([{"indicator": label, "gemeente": g.get(key), "regio": r.get(key),
                            "fmt": fmt} for label, fmt, key in rows])
