@@ -140,3 +140,27 @@ def test_labels_chart_shows_model_estimates_as_expected_counts() -> None:
     assert "labelmodel" in t
     # bar E holds 0.6 expected dwellings, G 1.4 (not G two, E none)
     assert "15,0%" in t and "35,0%" in t and "50,0%" in t
+
+
+@pytest.mark.parametrize("long_row", ["A", "G"])
+def test_labels_chart_legend_covers_no_percentage(long_row: str) -> None:
+    """The legend used to sit on the G bar's percentage when that bar was long."""
+    rng = np.random.default_rng(2)
+    classes = list("ABCDEFG")
+    p = np.full(7, 0.08)
+    p[classes.index(long_row)] = 0.5
+    lab = rng.choice(classes, size=2000, p=p / p.sum())
+    w = pd.DataFrame({"energielabel": lab,
+                      "label_bron": np.where(rng.random(2000) < 0.5, "geregistreerd", "pbl")})
+    fig = charts.plot_labels(w)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    pct = [t for t in ax.texts if "%" in t.get_text()]
+    assert len(pct) == 7
+    for t in pct:
+        assert not legend.overlaps(t.get_window_extent(renderer)), t.get_text()

@@ -355,14 +355,19 @@ def plot_labels(
         ax.set_yticklabels(volgorde)
         ax.xaxis.set_major_formatter(FuncFormatter(_format_thousands))
         ax.set_xlabel("aantal woningen")
-        ax.set_xlim(0, max((g + s).max() * 1.15, 1))
+        # room on the right for the legend, in the corner whose bars are shortest (it covered
+        # the G bar's percentage when that bar was long)
+        tot = g + s
+        ax.set_xlim(0, max(tot.max() * 1.6, 1))
+        half = max(len(tot) // 3, 1)
+        corner = "upper right" if tot[:half].max() <= tot[-half:].max() else "lower right"
         ax.grid(axis="y", visible=False)
         ax.legend(handles=[Patch(facecolor="#9a9a9a", edgecolor="#444444", label="geregistreerd"),
                            Patch(facecolor="#9a9a9a", alpha=0.45, hatch="////",
                                  edgecolor="#555555",
                                  label="geschat (labelmodel, verwacht aantal)" if model
                                  else "geschat (PBL-standaardlabel)")],
-                  loc="lower right")
+                  loc=corner)
         _add_subtitle(ax, f"{fmt_getal(n, 0)} woningen; geregistreerd label (EP-Online) bij "
                       f"{fmt_pct(reg.sum() / n if n else np.nan)}, de rest geschat "
                       + ("met het labelmodel (som van de kansen per label)" if model
