@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -66,3 +68,57 @@ def test_notebook_runs_on_the_demo(name: str, data_dir: Path, tmp_path: Path) ->
     stderr = [o.get("text", "") for o in outputs
               if o.get("output_type") == "stream" and o.get("name") == "stderr"]
     assert not any("Warning" in t for t in stderr), stderr
+    # no empty pink box (a cleared progress bar) and no raw pandas next to the report tables
+    assert not [t for t in stderr if not t.strip()], stderr
+    html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert not [h for h in html if 'class="dataframe"' in h], "raw pandas table in the notebook"
+    plain = [o["data"]["text/plain"] for o in outputs
+             if set(o.get("data", {})) == {"text/plain"}]
+    assert not plain, plain
+    assert any('<div class="wv-notebook">' in h for h in html), "tables come from display"
+
+
+def test_notebooks_use_the_display_helper() -> None:
+    """Every notebook shows its tables with report.display and the banner styled."""
+    for name in NOTEBOOKS:
+        nb = nbformat.read(str(ROOT / "notebooks" / f"{name}.ipynb"), as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        assert "from woonvoorraad.report.display import" in code, name
+        assert "banner(run)" in code and "synthetic_banner" not in code, name
+        assert "html_table(" not in code and ".head()\n" not in code + "\n", name
+
+
+def test_a_build_in_a_kernel_leaves_no_stderr(data_dir: Path, tmp_path: Path) -> None:
+    """Inside a Jupyter kernel the build shows no text progress bar (its cleared line would
+    stay as an empty stderr box); ``settings.show_progress`` says so."""
+    import papermill as pm
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(
+        "from woonvoorraad import settings\nfrom woonvoorraad.demo import build_demo\n"
+        f"build_demo({str(data_dir)!r}, scale=0.1, out={str(tmp_path / 'build')!r})\n"
+        "print(settings.show_progress)")],
+        metadata={"kernelspec": {"name": KERNEL_NAME, "display_name": KERNEL_NAME,
+                                 "language": "python"}})
+    src, out = tmp_path / "bouw.ipynb", tmp_path / "bouw-uit.ipynb"
+    nbformat.write(nb, str(src))
+    pm.execute_notebook(str(src), str(out), kernel_name=ensure_kernel(), progress_bar=False,
+                        cwd=str(tmp_path), execution_timeout=300)
+    outputs = nbformat.read(str(out), as_version=4).cells[0].outputs
+    assert (tmp_path / "build" / "manifest.json").is_file()
+    streams = [(o["name"], o["text"]) for o in outputs if o["output_type"] == "stream"]
+    assert streams == [("stdout", "False\n")], streams
+
+
+def test_make_lab_starts_jupyterlab_on_the_notebooks() -> None:
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    done = subprocess.run([make, "-n", "lab", "VENV=.venv"], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=60)
+    lines = done.stdout.splitlines()
+    assert lines[-1].strip() == ".venv/bin/jupyter lab --notebook-dir=notebooks", lines
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make lab" in readme
+    assert "python -m ipykernel install --user --name woonvoorraad" in readme
+    assert "source .venv/bin/activate" in readme

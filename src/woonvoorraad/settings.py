@@ -36,12 +36,14 @@ ep_online_api_key_env : str
 user_agent : str
     HTTP User-Agent.
 show_progress : bool
-    Show tqdm progress bars on long steps. [``WOONVOORRAAD_PROGRESS``, default true]
+    Show tqdm progress bars on long steps. [``WOONVOORRAAD_PROGRESS``, default true, but false
+    inside a Jupyter kernel: a text bar there ends as an empty stderr box in the notebook]
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
@@ -83,4 +85,6 @@ ep_online_url: str = os.environ.get(
 allowed_redirect_hosts: tuple[str, ...] = ()
 ep_online_api_key_env: str = "EP_ONLINE_API_KEY"
 user_agent: str = "woonvoorraad (+https://github.com/woonvoorraad/woonvoorraad)"
-show_progress: bool = _env_bool("WOONVOORRAAD_PROGRESS", True)
+# a Jupyter kernel replaces sys.stderr by ipykernel's OutStream before this module is imported
+_in_kernel = type(sys.stderr).__module__.startswith("ipykernel")
+show_progress: bool = _env_bool("WOONVOORRAAD_PROGRESS", not _in_kernel)

@@ -40,7 +40,29 @@ RAPPORT_CSS = """
 .wv-kpi { flex: 1 1 150px; background: #f3f6fa; border-radius: 4px; padding: 10px 12px; }
 .wv-kpi b { display: block; font-size: 22px; color: #1f4e79; font-variant-numeric: tabular-nums; }
 .wv-kpi span { font-size: 12.5px; color: #444; }
-.wv-tabel-kader { overflow-x: auto; margin: 10px 0 4px 0; }
+.wv-tabel-kader { overflow-x: auto; margin: 10px 0 4px 0; max-width: 100%;
+  -webkit-overflow-scrolling: touch; }
+/* scroll shadows: a grey edge shows on the side where a wide table has more columns */
+.wv-tabel-kader, .wv-rapport table.wv-tabel, main.wv-pagina table.wv-tabel {
+  background: linear-gradient(to right, var(--jp-layout-color0, #fff) 30%, transparent) left center
+    / 40px 100% no-repeat local,
+  linear-gradient(to left, var(--jp-layout-color0, #fff) 30%, transparent) right center
+    / 40px 100% no-repeat local,
+  radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.35), rgba(0,0,0,0)) left center / 16px 100%
+    no-repeat scroll,
+  radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.35), rgba(0,0,0,0)) right center /
+    16px 100% no-repeat scroll;
+  background-color: var(--jp-layout-color0, #fff); }
+.wv-tabel-kader table.wv-tabel, .wv-rapport .wv-tabel-kader table.wv-tabel,
+main.wv-pagina .wv-tabel-kader table.wv-tabel { background: none; }
+/* JupyterLab right-aligns every cell of an output table and fixes the column widths
+   (:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td); these rules are more specific, so
+   text stays left-aligned, numbers right-aligned and columns as wide as their content */
+.jp-RenderedHTMLCommon table.wv-tabel { table-layout: auto; margin: 0; }
+.jp-RenderedHTMLCommon table.wv-tabel th, .jp-RenderedHTMLCommon table.wv-tabel td {
+  text-align: left; }
+.jp-RenderedHTMLCommon table.wv-tabel .wv-num { text-align: right; }
+.wv-schuif { display: none; font-size: 12px; color: #5a5a5a; margin: 0 0 2px 0; }
 table.wv-tabel { border-collapse: collapse; font-size: 13.5px; width: 100%; }
 table.wv-tabel caption { caption-side: top; text-align: left; font-weight: 600;
   padding-bottom: 4px; color: #1d1d1d; }
@@ -49,7 +71,7 @@ table.wv-tabel th { text-align: left; border-bottom: 2px solid #1f4e79; padding:
 table.wv-tabel td { border-bottom: 1px solid #e3e3e3; padding: 4px 8px; vertical-align: top; }
 table.wv-tabel td.wv-num, table.wv-tabel th.wv-num { text-align: right;
   font-variant-numeric: tabular-nums; }
-table.wv-tabel td.wv-num { white-space: nowrap; }
+table.wv-tabel td.wv-num, table.wv-tabel td .wv-getal { white-space: nowrap; }
 table.wv-tabel .wv-klein { display: block; font-size: 11.5px; color: #5a5a5a; }
 table.wv-tabel tr.wv-nadruk td { background: #fdf3e6; }
 table.wv-tabel tr.wv-totaal td { border-top: 2px solid #1f4e79; font-weight: 600; }
@@ -66,7 +88,35 @@ table.wv-tabel tr.wv-totaal td { border-top: 2px solid #1f4e79; font-weight: 600
 .wv-kandidaat p { margin: 4px 0; }
 .wv-label { display: inline-block; background: #eef2f7; border-radius: 3px; padding: 0 6px;
   margin: 1px 4px 1px 0; font-size: 12.5px; }
+.wv-rapport img, main.wv-pagina img, main.wv-pagina iframe, main.wv-pagina svg {
+  max-width: 100%; }
+main.wv-pagina img { height: auto; }
+/* phones and narrow windows: less page padding; a table wider than the screen scrolls inside
+   its own box (with the hint above it), so the page itself never scrolls sideways */
+@media (max-width: 700px) {
+  main.wv-pagina { margin: 0; padding: 14px 12px 24px; box-shadow: none; }
+  footer.wv-voet { padding: 0 12px; }
+  .wv-titel h1 { font-size: 24px; }
+  .wv-meta { grid-template-columns: 1fr; gap: 0; }
+  .wv-meta dd { margin-bottom: 4px; }
+  .wv-schuif { display: block; }
+  .wv-rapport table.wv-tabel, main.wv-pagina table.wv-tabel { display: block; overflow-x: auto;
+    max-width: 100%; width: auto; }
+  .wv-tabel-kader table.wv-tabel, .wv-rapport .wv-tabel-kader table.wv-tabel,
+  main.wv-pagina .wv-tabel-kader table.wv-tabel { display: table; overflow: visible;
+    width: 100%; }
+  main.wv-pagina table.wv-tabel:not(.wv-tabel-kader table):has(tr > :nth-child(3))::before {
+    content: "Schuif de tabel opzij voor alle kolommen \2192"; display: block;
+    font-size: 12px; color: #5a5a5a; }
+  main.wv-pagina pre { white-space: pre-wrap; word-break: break-word; }
+}
 """
+
+
+#: Hint above a wide table on a narrow screen (shown by the CSS below 700 px only).
+SCHUIF_HINT = "Schuif de tabel opzij voor alle kolommen →"
+#: Tables with at least this many columns get the hint.
+SCHUIF_KOLOMMEN = 4
 
 
 def _format_cell(value: Any, formaat: str) -> tuple[str, bool]:
@@ -83,6 +133,7 @@ def html_table(
     caption: str | None = None,
     nadruk: pd.Series | None = None,
     leeg: str = "Geen gegevens.",
+    totaal: bool = False,
 ) -> Html:
     """Render a table with Dutch labels and number formats; every value is escaped.
 
@@ -99,6 +150,14 @@ def html_table(
         Boolean per row: rows to highlight.
     leeg
         Text when ``frame`` has no rows.
+    totaal
+        Show the last row as a total (a line above it, bold).
+
+    Notes
+    -----
+    The table sits in a box that scrolls sideways when the table is wider than the page (a
+    grey edge shows where more columns are); a table of four or more columns also gets a
+    "schuif opzij" hint that only shows on narrow screens. Numeric cells never wrap.
 
     Examples
     --------
@@ -121,16 +180,20 @@ def html_table(
         for _, label, fmt in specs)
     rows = []
     flags = list(nadruk) if nadruk is not None else [False] * len(frame)
-    for flag, rec in zip(flags, frame.to_dict("records"), strict=True):
+    last = len(frame) - 1
+    for i, (flag, rec) in enumerate(zip(flags, frame.to_dict("records"), strict=True)):
         cells = []
         for col, _label, fmt in specs:
             text, numeric = _format_cell(rec.get(col), fmt)
             cells.append(f'<td class="wv-num">{text}</td>' if numeric else f"<td>{text}</td>")
-        rows.append(f'<tr class="wv-nadruk">{"".join(cells)}</tr>' if flag
+        classes = " ".join(c for c, on in (("wv-nadruk", flag), ("wv-totaal", totaal and i == last))
+                           if on)
+        rows.append(f'<tr class="{classes}">{"".join(cells)}</tr>' if classes
                     else f"<tr>{''.join(cells)}</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return Html(f'<div class="wv-tabel-kader"><table class="wv-tabel">{cap}<thead><tr>{head}'
-                f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    hint = (f'<p class="wv-schuif">{SCHUIF_HINT}</p>' if len(specs) >= SCHUIF_KOLOMMEN else "")
+    return Html(f'{hint}<div class="wv-tabel-kader"><table class="wv-tabel">{cap}<thead><tr>'
+                f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def not_available(reden: str) -> Html:

@@ -1,4 +1,7 @@
-"""The index page of a report run: every report with its key figures and status."""
+"""The index page of a report run: every report with its key figures and status.
+
+The table scrolls inside its own box on a phone (the page stays as wide as the screen).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import TYPE_CHECKING
 from woonvoorraad import __version__
 from woonvoorraad.report.export import page
 from woonvoorraad.report.format import NA, esc, fmt_aantal, fmt_datum, fmt_pct
+from woonvoorraad.report.html import SCHUIF_HINT
 from woonvoorraad.report.run import Run, gemeente_summary, make_json_safe
 from woonvoorraad.report.sections import synthetic_banner
 
@@ -75,8 +79,9 @@ def index_html(run: Run, statuses: Sequence[ReportStatus], *, region: str | None
             "Woningvoorraad · naoorlogse koopwoningen</div>"
             f"<h1>{esc(titel)}</h1><p class=\"wv-sub\">{n_ok} van {len(statuses)} rapporten "
             f"gereed · gemaakt op {esc(when)}</p></header>"
+            f'<p class="wv-schuif">{SCHUIF_HINT}</p><div class="wv-tabel-kader">'
             f'<table class="wv-tabel"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-            "</table>"
+            "</table></div>"
             '<p class="wv-voetnoot">Elk rapport is een losse HTML-pagina die zonder '
             "internetverbinding werkt; de kaart staat erin en ook als apart bestand. Status en "
             "foutmeldingen per gemeente staan in run.json. Bronnen: BAG (Kadaster), CBS "

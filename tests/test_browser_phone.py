@@ -1,0 +1,115 @@
+"""Reports and the index on a phone (390×844) and on a desktop, in a real browser (issue 18).
+
+Headless Chromium (``/usr/bin/chromium`` through Playwright, as in ``test_browser``) opens a
+rendered demo report and ``index.html`` and measures: the page never scrolls sideways, a wide
+table scrolls inside its own box (with a hint on a phone), numbers do not wrap, the banner and
+the charts stay inside the screen. The maps are tested elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from test_browser import demo_reports
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+#: Everything measured on a page, in one evaluation.
+MEASURE = """() => {
+  const se = document.scrollingElement;
+  const box = el => { const r = el.getBoundingClientRect();
+                      return {left: r.left, right: r.right, width: r.width}; };
+  const scroller = el => { for (let e = el; e && e !== document.body; e = e.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) return e; }
+    return null; };
+  const tables = [...document.querySelectorAll('table.wv-tabel')].map(t => {
+    const s = scroller(t);
+    const wide = s ? s.scrollWidth > s.clientWidth + 1 : false;
+    let scrolls = false;
+    if (s && wide) { s.scrollLeft = 40; scrolls = s.scrollLeft > 0; s.scrollLeft = 0; }
+    return {table: box(t), box: s ? box(s) : null, wide, scrolls,
+            shadow: s ? getComputedStyle(s).backgroundImage.includes('gradient') : false,
+            hint: [s && s.previousElementSibling, t.previousElementSibling].some(
+              h => h && h.classList.contains('wv-schuif') && h.offsetParent !== null)
+              || getComputedStyle(t, '::before').content.includes('Schuif')};
+  });
+  const nums = [...document.querySelectorAll('table.wv-tabel td.wv-num')];
+  const banner = document.querySelector('#synthetische-demodata');
+  return {scrollWidth: se.scrollWidth, innerWidth: window.innerWidth, tables,
+          wrapping: nums.filter(td => getComputedStyle(td).whiteSpace !== 'nowrap').length,
+          n_nums: nums.length, banner: banner ? box(banner) : null,
+          images: [...document.querySelectorAll('img')].map(box)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found; install it with 'apt-get install -y chromium'")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the Playwright Python package is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+            "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def measure(browser: Any, path: Path, viewport: dict[str, int]) -> dict[str, Any]:
+    """Open ``path`` offline at ``viewport`` and measure it."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+            ("file://", "data:", "about:", "blob:")) else r.abort())
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        return page.evaluate(MEASURE)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_report_and_index_fit_the_screen(browser: Any, viewport: dict[str, int],
+                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    out = demo_reports(tmp_path_factory)
+    rec = json.loads((out / "run.json").read_text())["reports"][0]
+    for path in (out / rec["html"], out / "index.html"):
+        m = measure(browser, path, viewport)
+        width = viewport["width"]
+        assert m["innerWidth"] == width
+        # the page itself never scrolls sideways (before: 471 px report, 823 px index at 390)
+        assert m["scrollWidth"] <= width, (path.name, m["scrollWidth"])
+        assert m["banner"] and m["banner"]["left"] >= 0 and m["banner"]["right"] <= width
+        assert m["tables"], path.name
+        for t in m["tables"]:
+            if t["table"]["right"] <= width + 0.5:
+                continue  # fits on the screen
+            # wider than the screen: it scrolls inside a box that fits, with a visible hint
+            assert t["box"] and t["box"]["right"] <= width + 0.5 and t["scrolls"], t
+            assert t["shadow"] and (t["hint"] or width > 700), t
+        assert m["n_nums"] and m["wrapping"] == 0  # numbers are never cut over two lines
+        assert all(i["right"] <= width + 0.5 for i in m["images"]), m["images"]
+        if width == PHONE["width"]:
+            # on a phone the wide tables really are wider than the screen, and scroll
+            assert sum(t["wide"] for t in m["tables"]) >= 1, path.name
+            assert all(t["hint"] for t in m["tables"] if t["wide"]), m["tables"]
+        else:
+            assert not any(t["hint"] for t in m["tables"])  # no hint on a wide screen
+
+
+def test_the_index_has_no_horizontal_scroll_at_phone_width(
+        browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The index was 779 px wide at 390 px; now its table scrolls in a box of the screen."""
+    m = measure(browser, demo_reports(tmp_path_factory) / "index.html", PHONE)
+    [t] = m["tables"]
+    assert t["box"]["right"] <= PHONE["width"] and t["table"]["width"] > t["box"]["width"]
+    assert m["scrollWidth"] == PHONE["width"]
