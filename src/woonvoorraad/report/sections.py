@@ -175,9 +175,11 @@ def section_kerncijfers(run: Run, code: str) -> Html:
         f'<td class="wv-num">{esc(fmt_waarde(rec["regio"], rec["fmt"]))}</td></tr>'
         for rec in frame.to_dict("records"))
     naam = esc(g["gemeentenaam"])
-    table = ('<table class="wv-tabel"><thead><tr><th>Indicator</th>'
-             f'<th class="wv-num">{naam}</th><th class="wv-num">Vergelijkingsgebied</th></tr>'
-             f"</thead><tbody>{body}</tbody></table>")
+    # in the same scroll box as every other table (a phone scrolls it, not the page)
+    table = ('<div class="wv-tabel-kader"><table class="wv-tabel"><thead><tr>'
+             f'<th>Indicator</th><th class="wv-num">{naam}</th>'
+             f'<th class="wv-num">Vergelijkingsgebied</th></tr>'
+             f"</thead><tbody>{body}</tbody></table></div>")
     tekst = (f"{naam} telt {esc(fmt_aantal(g['n_woningen']))} woningen in "
              f"{esc(fmt_aantal(g['n_buurten']))} buurten. Daarvan zijn er "
              f"{esc(fmt_aantal(g['n_naoorlogs']))} ({esc(fmt_pct(g['aandeel_naoorlogs']))}) "
