@@ -45,6 +45,7 @@ from woonvoorraad.report.format import (
 )
 from woonvoorraad.report.html import (
     RAPPORT_CSS,
+    SCHUIF_HINT,
     html_figure,
     html_paragraph,
     html_table,
@@ -176,7 +177,8 @@ def section_kerncijfers(run: Run, code: str) -> Html:
         for rec in frame.to_dict("records"))
     naam = esc(g["gemeentenaam"])
     # in the same scroll box as every other table (a phone scrolls it, not the page)
-    table = ('<div class="wv-tabel-kader"><table class="wv-tabel"><thead><tr>'
+    table = (f'<p class="wv-schuif">{SCHUIF_HINT}</p>'
+             '<div class="wv-tabel-kader"><table class="wv-tabel"><thead><tr>'
              f'<th>Indicator</th><th class="wv-num">{naam}</th>'
              f'<th class="wv-num">Vergelijkingsgebied</th></tr>'
              f"</thead><tbody>{body}</tbody></table></div>")
