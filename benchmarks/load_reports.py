@@ -20,6 +20,12 @@ printed); the ones of record are in ``docs/reliability.md``.
 
     python benchmarks/load_reports.py                      # all 342 + 3 broken gemeenten
     python benchmarks/load_reports.py --sample 40          # a stratified subset, extrapolated
+    python benchmarks/load_reports.py --runner proces      # the one-process-per-report runner
+    python benchmarks/load_reports.py --compare 20         # warm vs proces on 20, one line
+
+``--compare N`` renders the same N gemeenten (stratified, no broken ones) with the
+one-process-per-report runner and then with the warm runner, in one run, and prints the
+ratio of their wall times (and the time per phase of each); figures in ``compare.json``.
 
 With ``--sample N`` the gemeenten are sorted by their number of buurten and N are taken evenly
 spaced over that order (plus the broken ones); the full run time is extrapolated as
@@ -139,7 +145,12 @@ def make_folder(out: Path, *, hog_vertices: int) -> dict[str, Any]:
         extra.append(gpd.GeoDataFrame(b, geometry=geoms, crs=28992))
     gdf = pd.concat([gdf, *extra], ignore_index=True)
     out.mkdir(parents=True, exist_ok=True)
-    gdf.to_parquet(out / "buurten.parquet", index=False)
+    # as a build writes it (pipeline): one row group per gemeente, so a report reads only its
+    # own gemeente's polygons (a plain to_parquet would make every report decode all 8.7
+    # million coordinates: about 700 MiB and 12 s more per report)
+    from woonvoorraad._geoparquet import write_partitioned
+
+    write_partitioned(gdf, out / "buurten.parquet")
     for name in ("dwellings.parquet", "proeftuinen.csv"):
         (out / name).unlink(missing_ok=True)
     manifest = {**manifest, "outputs": [], "data_notice": "SYNTHETISCHE DEMODATA - "
@@ -204,10 +215,17 @@ def _stratified(per_gem: pd.Series, n: int) -> list[str]:
     return list(order.index[idx])
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    from woonvoorraad.report.render import render_reports
-    from woonvoorraad.report.run import load_run
+def _phases(reports: list[Any]) -> dict[str, dict[str, float]]:
+    """Median and mean seconds per phase over the reports that have it."""
+    names: dict[str, list[float]] = {}
+    for r in reports:
+        for name, sec in (r.phases or {}).items():
+            names.setdefault(name, []).append(float(sec))
+    return {name: {"median": round(float(np.median(v)), 2), "mean": round(float(np.mean(v)), 2),
+                   "n": len(v)} for name, v in names.items()}
 
+
+def _ensure_folder(args: argparse.Namespace) -> tuple[Path, float]:
     folder = DATA / "processed"
     t0 = time.perf_counter()
     if args.regenerate or not (folder / "manifest.json").is_file():
@@ -215,7 +233,52 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         made = json.loads((DATA / "made.json").read_text())
     (DATA / "made.json").write_text(json.dumps(made, indent=2) + "\n")
-    t_make = time.perf_counter() - t0
+    return folder, time.perf_counter() - t0
+
+
+def compare(args: argparse.Namespace) -> dict[str, Any]:
+    """The same gemeenten with the ``proces`` runner, then the ``warm`` one; the ratio."""
+    from woonvoorraad.report.render import render_reports
+    from woonvoorraad.report.run import load_run
+
+    folder, _ = _ensure_folder(args)
+    per_gem = load_run(folder, polygons=False).buurten.groupby("gemeentecode").size()
+    codes = _stratified(per_gem.drop(list(BROKEN)), args.compare)
+    figures: dict[str, Any] = {"reports": len(codes), "workers": args.workers,
+                               "load_average_before": round(os.getloadavg()[0], 2)}
+    for runner in ("proces", "warm"):
+        with Sampler() as sampler:
+            t0 = time.perf_counter()
+            result = render_reports(folder, gemeenten=codes, out_dir=DATA / f"compare-{runner}",
+                                    workers=args.workers, timeout=args.timeout,
+                                    retries=args.retries, memory_limit_mb=args.memory_limit,
+                                    runner=runner)
+            wall = time.perf_counter() - t0
+        ok = [r for r in result.reports if r.status == "ok"]
+        figures[runner] = {
+            "wall_seconds": round(wall, 1), "ok": len(ok),
+            "seconds_per_report_median": round(float(np.median(
+                [r.duration_seconds for r in ok])), 2),
+            "phases_seconds": _phases(ok),
+            "peak_rss_mb": {"worker_max": max((r.peak_rss_mb or 0) for r in ok),
+                            "kernel_max": max((r.kernel_peak_rss_mb or 0) for r in ok),
+                            "all_report_processes_together": round(sampler.peak_total_mb, 1)},
+            "sizes_bytes": sum((DATA / f"compare-{runner}" / f).stat().st_size
+                               for r in ok for f in (r.html, r.kaart)),
+        }
+    figures["load_average_after"] = round(os.getloadavg()[0], 2)
+    figures["ratio_warm_to_proces"] = round(figures["warm"]["wall_seconds"]
+                                            / figures["proces"]["wall_seconds"], 3)
+    (DATA / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from woonvoorraad.report.render import render_reports
+    from woonvoorraad.report.run import load_run
+
+    folder, t_make = _ensure_folder(args)
+    made = json.loads((DATA / "made.json").read_text())
     run_ = load_run(folder, polygons=False)
     per_gem = run_.buurten.groupby("gemeentecode").size()
     normal = per_gem.drop(list(BROKEN))
@@ -240,7 +303,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t1 = time.perf_counter()
         result = render_reports(folder, gemeenten=codes, out_dir=out, workers=args.workers,
                                 timeout=args.timeout, retries=args.retries,
-                                memory_limit_mb=args.memory_limit)
+                                memory_limit_mb=args.memory_limit, runner=args.runner)
         wall = time.perf_counter() - t1
     from woonvoorraad.report.render import ReportStatus
 
@@ -257,7 +320,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
                                        * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
         "data": made, "seconds_make_data": round(t_make, 1),
-        "settings": {"workers": args.workers, "memory_limit_mb": args.memory_limit,
+        "settings": {"runner": args.runner, "workers": args.workers,
+                     "memory_limit_mb": args.memory_limit,
                      "timeout_seconds": args.timeout, "retries": args.retries,
                      "sample": args.sample,
                      "sessions": ([{"reports": len(earlier), "wall_seconds": round(earlier_wall),
@@ -277,6 +341,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                "p95": round(float(np.percentile(dur, 95)), 2),
                                "max": round(float(dur.max()), 2)},
         "throughput_reports_per_minute": round(len(statuses) / wall * 60, 2),
+        "phases_seconds": _phases(ok),
         "peak_rss_mb": {"worker_max": round(float(worker_rss.max()), 1),
                         "worker_median": round(float(np.median(worker_rss)), 1),
                         "kernel_max": round(float(kernel_rss.max()), 1),
@@ -316,12 +381,32 @@ def main(argv: list[str] | None = None) -> int:
                         help="render a stratified subset of N gemeenten and extrapolate")
     parser.add_argument("--hog-vertices", type=int, default=3_000_000)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--runner", choices=("warm", "proces"), default="warm",
+                        help="report runner (default warm)")
+    parser.add_argument("--compare", type=int, default=None, metavar="N",
+                        help="render N gemeenten with the proces runner and then the warm "
+                             "one; print the ratio of their wall times")
     parser.add_argument("--resume", action="store_true",
                         help="finish a run that was stopped: render the gemeenten its run.json "
                              "has not finished, and report the figures of both sessions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("woonvoorraad").setLevel(logging.WARNING)
+    if args.compare:
+        fig = compare(args)
+        for runner in ("proces", "warm"):
+            f = fig[runner]
+            phases = ", ".join(f"{k} {v['median']:.2f}" for k, v in f["phases_seconds"].items())
+            print(f"{runner:>6}: {f['wall_seconds']:7.1f} s, {f['ok']}/{fig['reports']} ok, "
+                  f"median {f['seconds_per_report_median']:.1f} s a report; phases (median s): "
+                  f"{phases}; peak RSS worker {f['peak_rss_mb']['worker_max']:.0f} MiB, kernel "
+                  f"{f['peak_rss_mb']['kernel_max']:.0f} MiB")
+        print(f"{fig['reports']} reports, {fig['workers']} workers: warm/proces = "
+              f"{fig['ratio_warm_to_proces']:.2f} (warm is "
+              f"{1 / fig['ratio_warm_to_proces']:.1f}x as fast); load average "
+              f"{fig['load_average_before']} -> {fig['load_average_after']}")
+        ok = all(fig[r]["ok"] == fig["reports"] for r in ("proces", "warm"))
+        return 0 if ok else 1
     figures = run(args)
     print(json.dumps({k: v for k, v in figures.items() if k != "data"}, indent=2,
                      ensure_ascii=False))

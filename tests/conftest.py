@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import matplotlib
@@ -133,3 +134,22 @@ def tiny_buurten(tmp_path: Path) -> Path:
          "gemiddeld_inkomen_per_inwoner": [28.4, -99997]},
         geometry=[shapely.box(-10, -10, 60, 30), shapely.box(60, -10, 150, 30)], crs=28992)
     return write_layer(p, "buurten", gdf)
+
+
+#: Headless Chromium of the browser tests (Debian's ``chromium`` package).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test module (Playwright), skipped when absent."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found; install it with 'apt-get install -y chromium'")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the Playwright Python package is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+            "--disable-gpu"])
+        yield b
+        b.close()

@@ -8,7 +8,6 @@ JavaScript errors, no code cells in the report and the synthetic-data banner.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 from woonvoorraad.demo import build_demo
 from woonvoorraad.report.render import render_reports
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
 
 
@@ -31,20 +29,6 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = render_reports(data, out_dir=out, workers=2, timeout=300)
     assert result.ok, [(r.gemeentecode, r.error) for r in result.failed]
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found; install it with 'apt-get install -y chromium'")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="the Playwright Python package is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-            "--disable-gpu"])
-        yield b
-        b.close()
 
 
 class OfflinePage:

@@ -9,7 +9,6 @@ the charts stay inside the screen. The maps are tested elsewhere.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 
 from test_browser import demo_reports
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -48,20 +46,6 @@ MEASURE = """() => {
           n_nums: nums.length, banner: banner ? box(banner) : null,
           images: [...document.querySelectorAll('img')].map(box)};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found; install it with 'apt-get install -y chromium'")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="the Playwright Python package is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-            "--disable-gpu"])
-        yield b
-        b.close()
 
 
 def measure(browser: Any, path: Path, viewport: dict[str, int]) -> dict[str, Any]:

@@ -296,7 +296,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         data, gemeenten=args.gemeente or None, region=args.region, out_dir=args.out,
         workers=args.workers, timeout=args.timeout, retries=args.retries,
         kernel_name=args.kernel, template=args.template, parameters=dict(args.param),
-        offline=not args.cdn, memory_limit_mb=args.memory_limit,
+        offline=not args.cdn, memory_limit_mb=args.memory_limit, runner=args.runner,
+        achtergrond=args.achtergrond,
     )
     for st in result.reports:  # names and errors come from the data: no control characters
         mark = "ok " if st.status == "ok" else "FOUT"
@@ -346,6 +347,13 @@ def _add_report_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cdn", action="store_true",
                    help="load Leaflet from a CDN instead of inlining it (smaller files, "
                         "needs internet)")
+    p.add_argument("--achtergrond", metavar="geen|pdok|URL", default=None,
+                   help="background of the maps: pdok (PDOK BRT-Achtergrondkaart grijs, "
+                        "tiles loaded from the internet, switchable in the map) or an https:// "
+                        "tile URL with {z}/{x}/{y}; default geen (no background, no request)")
+    p.add_argument("--runner", choices=("warm", "proces"), default="warm",
+                   help="warm: long-lived workers that keep a kernel, reset between "
+                        "gemeenten (default); proces: a new process and kernel per report")
     _add_common(p)
     p.set_defaults(func=_cmd_report)
 

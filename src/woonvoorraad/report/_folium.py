@@ -36,6 +36,53 @@ LEAFLET_VERSION = "1.9.4"
 LEAFLET_CDN_JS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js"
 LEAFLET_CDN_CSS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css"
 
+#: Environment variable with the default background of :func:`map_from_buurten` (the report
+#: runner sets it for its workers and kernels: ``render_reports(achtergrond=…)``).
+ACHTERGROND_ENV = "WOONVOORRAAD_ACHTERGROND"
+
+#: Background layers by name. PDOK BRT-Achtergrondkaart, grey variant, WMTS in Web Mercator
+#: (EPSG:3857) as XYZ tiles: URL template of PDOK's ``brt/achtergrondkaart/wmts/v2_0`` service
+#: (layers standaard, grijs, pastel, water; zoom 0-19), as documented by PDOK (pdok.nl,
+#: "BRT Achtergrondkaart"; checked 6 December 2026). Licence CC BY 4.0, Kadaster.
+ACHTERGRONDEN: dict[str, dict[str, Any]] = {
+    "pdok": {
+        "url": "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857/"
+               "{z}/{x}/{y}.png",
+        "naam": "Achtergrond: BRT-Achtergrondkaart grijs (PDOK)",
+        "attributie": 'Kaartgegevens &copy; <a href="https://www.kadaster.nl">Kadaster</a> '
+                      "(BRT-Achtergrondkaart, CC BY 4.0, via PDOK)",
+        "max_native_zoom": 19,
+    },
+}
+_TILE_URL = re.compile(r"https://[^\s\"'<>]+")
+
+
+def resolve_achtergrond(achtergrond: str | None) -> dict[str, Any] | None:
+    """The background layer for ``achtergrond``: None for no background.
+
+    Parameters
+    ----------
+    achtergrond
+        None, ``""`` or ``"geen"``: none; a name of :data:`ACHTERGRONDEN` (``"pdok"``); or an
+        ``https://`` tile URL template with ``{z}``, ``{x}`` and ``{y}`` (your own tile server).
+
+    Raises
+    ------
+    ValueError
+        Naming the value and the choices.
+    """
+    if achtergrond is None or achtergrond.strip().lower() in ("", "geen", "none"):
+        return None
+    key = achtergrond.strip().lower()
+    if key in ACHTERGRONDEN:
+        return dict(ACHTERGRONDEN[key])
+    url = achtergrond.strip()
+    if _TILE_URL.fullmatch(url) and all(p in url for p in ("{z}", "{x}", "{y}")):
+        return {"url": url, "naam": "Achtergrondkaart", "max_native_zoom": 19,
+                "attributie": html_tekst(url.split("/")[2])}
+    raise ValueError(f"unknown map background {achtergrond!r}: choose geen, "
+                     f"{', '.join(ACHTERGRONDEN)} or an https:// tile URL with {{z}}, {{x}}, {{y}}")
+
 
 @functools.cache
 def read_leaflet_assets() -> tuple[str, str]:
@@ -179,3 +226,8 @@ class _FeatureGroup(folium.FeatureGroup, _EenmaalGerenderd):
 
 class _LayerControl(folium.LayerControl, _EenmaalGerenderd):
     """``folium.LayerControl`` (the layer names come from indicator labels), rendered once."""
+
+
+class _TileLayer(folium.TileLayer, _EenmaalGerenderd):
+    """``folium.TileLayer`` (a background map), rendered once: its URL template holds
+    ``{z}``, ``{x}`` and ``{y}`` and is never template source."""

@@ -12,7 +12,9 @@ Offline
     (``offline=True``, the default); folium's default jQuery, Bootstrap and Font Awesome links
     are dropped because nothing here needs them. No tiles by default: the map is complete
     without a background. ``offline=False`` loads Leaflet from a CDN and may add an
-    OpenStreetMap layer.
+    OpenStreetMap layer. ``achtergrond="pdok"`` adds the PDOK BRT-Achtergrondkaart (grey) as
+    a layer the reader can switch off; it is off by default, and only then does a map fetch
+    anything (the tiles).
 Small
     The geometry is embedded once. It is simplified as a coverage in RD New
     (:meth:`geopandas.GeoSeries.simplify_coverage`, so shared buurt edges stay shared and no
@@ -29,6 +31,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -48,6 +51,8 @@ from matplotlib.colors import to_hex
 from woonvoorraad._io import write_text_atomic
 from woonvoorraad.classify.scores import SCORES
 from woonvoorraad.report._folium import (
+    ACHTERGROND_ENV,
+    ACHTERGRONDEN,  # noqa: F401 - part of this module's API
     LEAFLET_CDN_CSS,
     LEAFLET_CDN_JS,
     _EenmaalGerenderd,
@@ -55,9 +60,11 @@ from woonvoorraad.report._folium import (
     _GeoJson,
     _LayerControl,
     _Tekst,
+    _TileLayer,
     html_tekst,
     js_json,
     read_leaflet_assets,
+    resolve_achtergrond,
 )
 from woonvoorraad.report.format import Kolom, describe_column, fmt_waarde, is_missing
 
@@ -496,6 +503,7 @@ def map_from_buurten(
     synthetic: bool = False,
     offline: bool = True,
     tiles: str | None = None,
+    achtergrond: str | None = None,
     simplify_tolerance: float | None = None,
     max_bytes: int = MAX_BYTES,
     precision: int = 5,
@@ -525,6 +533,11 @@ def map_from_buurten(
         Inline the vendored Leaflet (True) or load it from a CDN (False).
     tiles
         Background tiles, e.g. ``"OpenStreetMap"``; only allowed with ``offline=False``.
+    achtergrond
+        Background layer, shown on opening and switchable in the layer control: ``"pdok"``
+        (PDOK BRT-Achtergrondkaart grijs) or a tile URL template (:func:`resolve_achtergrond`);
+        also with ``offline=True`` (Leaflet stays inline; only the tiles come from the
+        network). None: ``$WOONVOORRAAD_ACHTERGROND``, else no background (no request at all).
     simplify_tolerance
         Tolerance in metres; default: the smallest of 5, 10, 20, … m for which the estimated
         HTML size stays within ``max_bytes``.
@@ -545,6 +558,8 @@ def map_from_buurten(
     """
     if tiles and offline:
         raise ValueError("tiles need the network; use offline=False to add a tile layer")
+    laag_achtergrond = resolve_achtergrond(achtergrond if achtergrond is not None
+                                           else os.environ.get(ACHTERGROND_ENV))
     if len(gdf) == 0:
         raise ValueError("no buurten to draw")
     if "buurtcode" not in gdf.columns:
@@ -650,6 +665,11 @@ def map_from_buurten(
         if tiles:
             folium.TileLayer(tiles, name="Achtergrondkaart", overlay=True, control=True,
                              opacity=0.5).add_to(m)
+    if laag_achtergrond is not None:  # under the buurten (Leaflet's tile pane), switchable
+        _TileLayer(tiles=laag_achtergrond["url"], attr=laag_achtergrond["attributie"],
+                   name=html_tekst(laag_achtergrond["naam"]), overlay=True, control=True,
+                   show=True, max_native_zoom=laag_achtergrond["max_native_zoom"],
+                   max_zoom=21).add_to(m)
     single = data["gemeentenaam"].dropna().unique() if "gemeentenaam" in data.columns else []
     if title is None:
         title = f"Gemeente {single[0]}" if len(single) == 1 else "Buurten"
@@ -679,13 +699,14 @@ def map_from_buurten(
            "geen_indicator": "Buurtgrenzen",
            "kandidaten": "Proeftuinkandidaat" if kandidaat else None}
     _Script(m, laag, groepen, cfg, html_tekst(BRON)).add_to(m)
-    if groepen or kandidaat:
+    if groepen or kandidaat or laag_achtergrond is not None:
         _LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     m.woonvoorraad_info = {  # type: ignore[attr-defined]
         "tolerance": tolerance, "indicators": [i.naam for i in inds], "n_buurten": len(features),
         "n_coordinates": n_coords, "n_candidates": len(kandidaat), "offline": offline,
         "max_bytes": max_bytes,
+        "achtergrond": None if laag_achtergrond is None else laag_achtergrond["url"],
     }
     return m
 

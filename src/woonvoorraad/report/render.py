@@ -1,9 +1,14 @@
-"""Batch rendering of the reports: one worker process per gemeente, N at a time.
+"""Batch rendering of the reports: N workers, one gemeente at a time each.
 
-:func:`render_reports` executes the report template once per gemeente with papermill, each in
-its own process (:mod:`woonvoorraad.report.worker`), with a per-report timeout, retries and
-failure isolation; it writes ``run.json`` after every report and ``index.html`` at the end.
-Ctrl-C and SIGTERM stop the run cleanly.
+:func:`render_reports` executes the report template once per gemeente with papermill, with a
+per-report timeout, retries and failure isolation; it writes ``run.json`` after every report
+and ``index.html`` at the end. Ctrl-C and SIGTERM stop the run cleanly. Two runners:
+
+``warm`` (default)
+    ``workers`` long-lived processes (:mod:`woonvoorraad.report._warm`), each with one warm
+    kernel that is reset between gemeenten and replaced after a failure.
+``proces``
+    One new process and one new kernel per report (:mod:`woonvoorraad.report.worker`).
 """
 
 from __future__ import annotations
@@ -77,7 +82,19 @@ class ReportStatus:
     kerncijfers
         Key figures of the gemeente (:func:`gemeente_summary`), for the index.
     peak_rss_mb, kernel_peak_rss_mb
-        Peak resident memory of the worker process and of its notebook kernel (last attempt).
+        Peak resident memory of the worker process and of its notebook kernel (last attempt;
+        for the ``warm`` runner the peak of the long-lived worker so far and of the kernel
+        that rendered the report, over its reports so far).
+    phases
+        Seconds per phase of the last attempt (``start_imports``, ``kaart``,
+        ``kernel_start``, ``kernel_warmup``, ``cellen``, ``papermill``, ``export``,
+        ``reset``; see :func:`woonvoorraad.report.worker.render_job`).
+    kernel_restarted
+        ``warm`` runner: the report ran in a kernel started for it after an earlier failure
+        (its own failed attempt or another gemeente's), or one that replaced a kernel that
+        had done its share of reports.
+    retry_errors
+        The error of every failed attempt before the last one.
     """
 
     gemeentecode: str
@@ -96,6 +113,9 @@ class ReportStatus:
     kernel_peak_rss_mb: float | None = None
     started: str | None = None
     finished: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+    kernel_restarted: bool = False
+    retry_errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -224,7 +244,7 @@ def _attempt(job: dict[str, Any], *, timeout: float, log_path: Path, attempt: in
     job_file = log_path.with_suffix(f".job{attempt}.json")
     result_file = log_path.with_suffix(f".result{attempt}.json")
     result_file.unlink(missing_ok=True)
-    write_json_atomic(job_file, {**job, "result": str(result_file)})
+    write_json_atomic(job_file, {**job, "result": str(result_file), "spawned": time.time()})
     cmd = [sys.executable, "-m", "woonvoorraad.report.worker", "--worker", str(job_file)]
     try:
         with log_path.open("a", encoding="utf-8") as log:
@@ -263,9 +283,83 @@ def _attempt(job: dict[str, Any], *, timeout: float, log_path: Path, attempt: in
         result_file.unlink(missing_ok=True)
 
 
+class _WarmPool:
+    """The warm workers of a run: a thread takes an idle one for each attempt."""
+
+    def __init__(self, n: int, *, kernel: str, log_dir: Path, start_timeout: float,
+                 memory_limit_mb: float | None, achtergrond: str | None = None) -> None:
+        import queue
+
+        from woonvoorraad.report._warm import WarmWorkerProcess
+
+        self.all = [WarmWorkerProcess(kernel=kernel, log_path=log_dir / f"worker-{i + 1}.log",
+                                      start_timeout=start_timeout,
+                                      memory_limit_mb=memory_limit_mb, achtergrond=achtergrond)
+                    for i in range(n)]
+        self.idle: queue.Queue[Any] = queue.Queue()
+        for w in self.all:
+            self.idle.put(w)
+
+    def close(self) -> None:
+        for w in self.all:
+            w.close()
+
+    def kill(self) -> None:
+        for w in self.all:
+            w.kill(grace=_STOP_GRACE)
+
+
+def _attempt_warm(job: dict[str, Any], *, timeout: float, log_path: Path, attempt: int,
+                  control: _RunControl, pool: _WarmPool) -> dict[str, Any]:
+    """One attempt of one gemeente in a warm worker; the same result dict as :func:`_attempt`.
+
+    A retry runs in a fresh kernel. A report that hangs (no answer within ``timeout``) or a
+    worker that ends without answering has its worker and kernel stopped; the next report
+    gets a new worker.
+    """
+    from woonvoorraad.report._warm import WorkerGoneError
+
+    worker = pool.idle.get()
+    try:
+        with control.start_lock:
+            if control.stopped.is_set():
+                return {"status": "cancelled", "error_type": "interrupted",
+                        "error": f"not started: run stopped by {control.reason}"}
+            with log_path.open("a", encoding="utf-8") as log:
+                log.write(f"\n=== attempt {attempt} "
+                          f"({dt.datetime.now().isoformat(timespec='seconds')}, warm worker "
+                          f"{worker.log_path.stem})\n")
+        try:
+            got = worker.render({**job, "log": str(log_path), "fresh_kernel": attempt > 1},
+                                timeout=timeout, stopped=control.stopped)
+        except TimeoutError:
+            worker.kill()
+            return {"status": "timeout", "error_type": "timeout",
+                    "error": f"report not finished within {fmt_getal(timeout, 0)} s; stopped"}
+        except WorkerGoneError as exc:
+            worker.kill()
+            tail = worker.log_path.read_text(encoding="utf-8", errors="replace").strip()
+            tail_lines = " | ".join(tail.splitlines()[-3:])
+            return {"status": "failed", "error_type": "worker",
+                    "error": f"{exc}: {tail_lines}"}
+        except BaseException:
+            worker.kill(grace=2.0)
+            raise
+        if got is None:
+            worker.kill(grace=_STOP_GRACE)
+            with log_path.open("a", encoding="utf-8") as log:
+                log.write(f"\n=== stopped: run stopped by {control.reason}\n")
+            return {"status": "interrupted", "error_type": "interrupted",
+                    "error": f"stopped by {control.reason}"}
+        return got
+    finally:
+        pool.idle.put(worker)
+
+
 def _render_one(job: dict[str, Any], status: ReportStatus, *, out_dir: Path, timeout: float,
                 retries: int, control: _RunControl | None = None,
-                on_start: Callable[[], None] | None = None) -> ReportStatus:
+                on_start: Callable[[], None] | None = None,
+                pool: _WarmPool | None = None) -> ReportStatus:
     control = control or _RunControl()
     with control.start_lock:
         if control.stopped.is_set():
@@ -281,8 +375,12 @@ def _render_one(job: dict[str, Any], status: ReportStatus, *, out_dir: Path, tim
     started = time.perf_counter()
     res: dict[str, Any] = {}
     for attempt in range(1, retries + 2):
-        got = _attempt(job, timeout=timeout, log_path=log_path, attempt=attempt,
-                       control=control)
+        if pool is None:
+            got = _attempt(job, timeout=timeout, log_path=log_path, attempt=attempt,
+                           control=control)
+        else:
+            got = _attempt_warm(job, timeout=timeout, log_path=log_path, attempt=attempt,
+                                control=control, pool=pool)
         if got.get("status") == "cancelled":  # stopped before this attempt's worker started
             if attempt == 1:  # no worker ran: as if it never started
                 log_path.unlink(missing_ok=True)
@@ -292,6 +390,8 @@ def _render_one(job: dict[str, Any], status: ReportStatus, *, out_dir: Path, tim
                    "error": f"{got['error']} (attempt {attempt}); attempt {attempt - 1}: "
                    f"{res.get('error')}"}
             break
+        if res.get("status") not in (None, "ok", "interrupted"):
+            status.retry_errors.append(str(res.get("error")))
         res = got
         status.attempts = attempt
         if res.get("status") in ("ok", "interrupted"):
@@ -305,6 +405,9 @@ def _render_one(job: dict[str, Any], status: ReportStatus, *, out_dir: Path, tim
     status.error_type = res.get("error_type")
     status.peak_rss_mb = res.get("peak_rss_mb")
     status.kernel_peak_rss_mb = res.get("kernel_peak_rss_mb")
+    status.phases = dict(res.get("phases") or {})
+    status.kernel_restarted = bool(res.get("kernel_restarted")) or (
+        pool is not None and status.attempts > 1)
     for key in ("html", "notebook", "kaart"):
         p = out_dir / job[key]
         setattr(status, key, job[key] if p.is_file() and (key != "html" or status.status == "ok")
@@ -431,12 +534,17 @@ def render_reports(
     offline: bool = True,
     start_timeout: float = 120.0,
     memory_limit_mb: float | None = None,
+    runner: str = "warm",
+    achtergrond: str | None = None,
 ) -> RunResult:
-    """Render one report and one map per gemeente, each in its own process.
+    """Render one report and one map per gemeente.
 
-    Every gemeente runs in a separate worker process (``python -m woonvoorraad.report.worker
-    --worker``) that writes the standalone map, executes the template with papermill in its
-    own kernel and exports HTML without code cells. At most ``workers`` run at once. A report
+    For every gemeente a worker writes the standalone map, executes the template with
+    papermill and exports HTML without code cells; ``workers`` reports are rendered at once.
+    With ``runner="warm"`` (default) each of the ``workers`` processes is long-lived and keeps
+    one kernel, reset between gemeenten (:mod:`woonvoorraad.report._warm`); with
+    ``runner="proces"`` every report gets a new process (``python -m
+    woonvoorraad.report.worker --worker``) and a new kernel. A report
     that fails or exceeds ``timeout`` is retried ``retries`` times; a gemeente that still fails
     is recorded and the others go on. ``run.json`` is rewritten (atomically) after every
     report, and ``index.html`` lists every report with its key figures and status.
@@ -473,6 +581,14 @@ def render_reports(
         Address-space limit (``RLIMIT_AS``) of each worker and of its kernel, in MiB; a report
         that needs more fails with a ``MemoryError`` (recorded in ``run.json``) and the others
         go on. None: no limit.
+    runner
+        ``warm`` (long-lived workers with a warm kernel) or ``proces`` (one process and one
+        kernel per report, the runner before issue 16).
+    achtergrond
+        Background of the maps: None or ``"geen"`` (none: a map makes no request at all),
+        ``"pdok"`` (PDOK BRT-Achtergrondkaart grijs, switchable in the layer control) or a
+        tile URL template (see :func:`woonvoorraad.report.maps.resolve_achtergrond`). Passed to
+        the workers and kernels as ``$WOONVOORRAAD_ACHTERGROND``.
 
     Returns
     -------
@@ -494,6 +610,14 @@ def render_reports(
         exception goes on; ``index.html`` is left as it was.
     """
     started = time.perf_counter()
+    if runner not in ("warm", "proces"):
+        raise InputError(f"unknown report runner {runner!r}; choose warm or proces")
+    from woonvoorraad.report.maps import resolve_achtergrond
+
+    try:  # an unknown background stops here, not in every report
+        resolve_achtergrond(achtergrond)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
     run = load_run(processed_dir, polygons=False)  # the runner needs no polygons
     codes, region = _select(run, gemeenten, region)
     tpl = Path(template) if template is not None else find_template()
@@ -537,6 +661,7 @@ def render_reports(
                                "kaart_bestand": f"{stem}-kaart.html", "offline": offline, **extra},
                 "cell_timeout": timeout, "start_timeout": start_timeout, "offline": offline,
                 "memory_limit_mb": memory_limit_mb, "build_snapshot": snapshot,
+                "achtergrond": achtergrond,
             }
             for key in ("html", "notebook", "kaart"):  # no way out of the report folder
                 target = (folder / job[key]).resolve()
@@ -549,7 +674,7 @@ def render_reports(
             "processed_dir": str(run.path), "synthetic": run.synthetic, "region": region,
             "template": str(tpl.resolve()), "kernel": kernel, "workers": workers,
             "timeout_seconds": timeout, "retries": retries, "offline": offline,
-        "memory_limit_mb": memory_limit_mb,
+            "memory_limit_mb": memory_limit_mb, "runner": runner, "achtergrond": achtergrond,
             "parameters": make_json_safe(extra),
         }
         run_json = folder / "run.json"
@@ -558,6 +683,10 @@ def render_reports(
         # workers and their kernels are stopped, run.json gets its final state; then the
         # exception goes on (the command exits with 130, or 143 for SIGTERM)
         control = _RunControl()
+        warm = (_WarmPool(min(workers, len(jobs)) or 1, kernel=kernel, log_dir=folder / "logs",
+                          start_timeout=start_timeout, memory_limit_mb=memory_limit_mb,
+                          achtergrond=achtergrond)
+                if runner == "warm" else None)
         with _signal_handlers(_stop_handlers()):
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rapport")
             futures: dict[Any, ReportStatus] = {}
@@ -568,7 +697,7 @@ def render_reports(
                 for job, st in zip(jobs, statuses, strict=True):
                     futures[pool.submit(_render_one, job, st, out_dir=folder, timeout=timeout,
                                         retries=retries, control=control,
-                                        on_start=state.write)] = st
+                                        on_start=state.write, pool=warm)] = st
                 for fut in as_completed(futures):
                     st = futures[fut]
                     try:
@@ -583,9 +712,13 @@ def render_reports(
             except (KeyboardInterrupt, SystemExit) as exc:
                 meta["elapsed_seconds"] = round(time.perf_counter() - started, 2)
                 _stop_run(exc, control, pool, futures, state)
+                if warm is not None:
+                    warm.kill()
                 raise
             finally:
                 pool.shutdown(wait=True)
+                if warm is not None:
+                    warm.close()
         elapsed = round(time.perf_counter() - started, 2)
         meta["elapsed_seconds"] = elapsed
         state.write()
