@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -114,9 +115,11 @@ def test_make_lab_starts_jupyterlab_on_the_notebooks() -> None:
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
-    done = subprocess.run([make, "-n", "lab", "VENV=.venv"], cwd=ROOT, capture_output=True,
-                          text=True, check=True, timeout=60)
-    lines = done.stdout.splitlines()
+    # run inside `make test` too: no "Entering directory" lines from the outer make
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run([make, "--no-print-directory", "-n", "lab", "VENV=.venv"], cwd=ROOT,
+                          capture_output=True, text=True, check=True, timeout=60, env=env)
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("make")]
     assert lines[-1].strip() == ".venv/bin/jupyter lab --notebook-dir=notebooks", lines
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make lab" in readme

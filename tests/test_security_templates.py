@@ -28,7 +28,6 @@ import pytest
 import shapely
 from matplotlib.text import Text
 
-import test_browser
 from test_browser import OfflinePage
 from woonvoorraad.cli import main
 from woonvoorraad.report import charts, maps
@@ -71,8 +70,7 @@ EXECUTED = ("uid=", "</script><script>alert")
 _JS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
 
-#: Headless Chromium, skipped when it or Playwright is missing (the fixture of test_browser).
-browser = test_browser.browser
+# ``browser``: headless Chromium, skipped when it or Playwright is missing (tests/conftest.py)
 
 
 def pwned(tmp: Path) -> list[str]:
