@@ -29,16 +29,22 @@ def default_config() -> Config:
     return tomllib.loads(text)
 
 
-def _merge(base: dict[str, Any], update: Mapping[str, Any], where: str, source: str) -> None:
+def _merge(base: dict[str, Any], update: Mapping[str, Any], where: str, source: str, *,
+           what: str = "configuration key", open_tables: frozenset[str] = frozenset()) -> None:
+    """Merge ``update`` into ``base``: known keys only, same types; a table named in
+    ``open_tables`` (dotted) may gain new sub-tables (e.g. new scenario packages)."""
     for key, value in update.items():
         dotted = f"{where}.{key}" if where else key
         if key not in base:
-            raise ConfigError(f"{source}: unknown configuration key {dotted!r}")
+            if where in open_tables and isinstance(value, Mapping):
+                base[key] = copy.deepcopy(dict(value))
+                continue
+            raise ConfigError(f"{source}: unknown {what} {dotted!r}")
         current = base[key]
         if isinstance(current, dict):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{source}: {dotted!r} must be a table, got {value!r}")
-            _merge(current, value, dotted, source)
+            _merge(current, value, dotted, source, what=what, open_tables=open_tables)
             continue
         base[key] = _coerce(current, value, dotted, source)
 
@@ -95,18 +101,33 @@ def load_config(
     >>> cfg["periods"]["naoorlogs_end"]
     1970
     """
-    cfg = default_config()
+    cfg = apply_settings(default_config(), path, overrides)
+    validate_config(cfg)
+    return cfg
+
+
+def apply_settings(cfg: dict[str, Any], path: str | Path | None = None,
+                   overrides: Iterable[str] | Mapping[str, Any] = (), *,
+                   what: str = "configuration", open_tables: frozenset[str] = frozenset()
+                   ) -> dict[str, Any]:
+    """Merge a TOML file and ``section.key=value`` overrides into ``cfg`` (in place).
+
+    Shared by :func:`load_config` and the scenario settings
+    (:func:`woonvoorraad.scenarios.config.load_scenario_config`): unknown keys and wrong
+    types raise :class:`ConfigError` naming the file or override and the key.
+    """
+    key_word = "configuration key" if what == "configuration" else what
     if path is not None:
         p = Path(path)
         try:
             user = tomllib.loads(p.read_text("utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"{p}: configuration file not found") from None
+            raise ConfigError(f"{p}: {what} file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-        _merge(cfg, user, "", str(p))
+        _merge(cfg, user, "", str(p), what=key_word, open_tables=open_tables)
     if isinstance(overrides, Mapping):
-        _merge(cfg, overrides, "", "overrides")
+        _merge(cfg, overrides, "", "overrides", what=key_word, open_tables=open_tables)
     else:
         for text in overrides:
             keys, value = _parse_override(text)
@@ -115,8 +136,8 @@ def load_config(
             for k in keys[:-1]:
                 cur = cur.setdefault(k, {})
             cur[keys[-1]] = value
-            _merge(cfg, nested, "", f"override {text!r}")
-    validate_config(cfg)
+            _merge(cfg, nested, "", f"override {text!r}", what=key_word,
+                   open_tables=open_tables)
     return cfg
 
 

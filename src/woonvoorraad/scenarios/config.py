@@ -8,7 +8,6 @@ user file changes only the keys it names (a new ``[scenario.<name>]`` table adds
 
 from __future__ import annotations
 
-import copy
 import logging
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -16,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from woonvoorraad.config import apply_settings
 from woonvoorraad.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -33,32 +33,6 @@ def default_scenario_config() -> ScenarioConfig:
     """A fresh copy of the packaged scenario settings."""
     text = resources.files("woonvoorraad").joinpath("config/scenarios.toml").read_text("utf-8")
     return tomllib.loads(text)
-
-
-def _merge(base: dict[str, Any], update: Mapping[str, Any], where: str, source: str) -> None:
-    for key, value in update.items():
-        dotted = f"{where}.{key}" if where else key
-        if key not in base:
-            if where == "scenario" and isinstance(value, Mapping):  # a new package
-                base[key] = copy.deepcopy(dict(value))
-                continue
-            raise ConfigError(f"{source}: unknown scenario setting {dotted!r}")
-        current = base[key]
-        if isinstance(current, dict):
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"{source}: {dotted!r} must be a table, got {value!r}")
-            _merge(current, value, dotted, source)
-        elif isinstance(current, bool) or isinstance(value, bool):
-            if type(current) is not type(value):
-                raise ConfigError(f"{source}: {dotted!r} must be true or false, got {value!r}")
-            base[key] = value
-        elif isinstance(current, int | float) and isinstance(value, int | float):
-            base[key] = float(value) if isinstance(current, float) else value
-        elif isinstance(current, str | list) and isinstance(value, type(current)):
-            base[key] = value
-        else:
-            raise ConfigError(f"{source}: {dotted!r} must be of type "
-                              f"{type(current).__name__}, got {value!r}")
 
 
 def load_scenario_config(path: str | Path | None = None, *,
@@ -83,34 +57,8 @@ def load_scenario_config(path: str | Path | None = None, *,
     >>> cfg["prijzen"]["gasprijs"]
     1.5
     """
-    cfg = default_scenario_config()
-    if path is not None:
-        p = Path(path)
-        try:
-            user = tomllib.loads(p.read_text("utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{p}: scenario settings file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-        _merge(cfg, user, "", str(p))
-    if isinstance(overrides, Mapping):
-        _merge(cfg, overrides, "", "overrides")
-    else:
-        for text in overrides:
-            key, sep, raw = text.partition("=")
-            if not sep:
-                raise ConfigError(f"override {text!r} must look like section.key=value")
-            try:
-                value = tomllib.loads(f"v = {raw.strip()}")["v"]
-            except tomllib.TOMLDecodeError:
-                value = raw.strip()
-            nested: dict[str, Any] = {}
-            cur = nested
-            keys = key.strip().split(".")
-            for k in keys[:-1]:
-                cur = cur.setdefault(k, {})
-            cur[keys[-1]] = value
-            _merge(cfg, nested, "", f"override {text!r}")
+    cfg = apply_settings(default_scenario_config(), path, overrides, what="scenario setting",
+                         open_tables=frozenset({"scenario"}))
     validate_scenario_config(cfg)
     return cfg
 
