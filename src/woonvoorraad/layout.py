@@ -25,8 +25,10 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from woonvoorraad import settings
 
@@ -160,3 +162,25 @@ def cache_dir() -> Path:
     if settings.cache_dir is not None:
         return Path(settings.cache_dir)
     return raw_dir(None, CACHE)
+
+
+def read_build_manifest(folder: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The resolved build folder and its ``manifest.json`` (the reports and the scenarios
+    read a build through this).
+
+    Raises
+    ------
+    InputError
+        No ``manifest.json`` (not a build folder) or one that cannot be read.
+    """
+    from woonvoorraad.errors import InputError
+
+    path = Path(folder).expanduser().resolve()
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError("not a woonvoorraad build folder (no manifest.json); run "
+                         "'woonvoorraad build' or 'woonvoorraad demo' first", path=path)
+    try:
+        return path, json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read manifest.json: {exc}", path=path) from exc

@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from woonvoorraad import layout
 from woonvoorraad.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -253,15 +254,7 @@ def load_run(processed_dir: str | Path, *, gemeente: str | None = None,
         The folder lacks ``manifest.json`` or ``buurten.parquet``, they cannot be read, or
         ``gemeente`` is not in the build.
     """
-    path = Path(processed_dir).expanduser().resolve()
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise InputError("not a woonvoorraad build folder (no manifest.json); run "
-                         "'woonvoorraad build' or 'woonvoorraad demo' first", path=path)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read manifest.json: {exc}", path=path) from exc
+    path, manifest = layout.read_build_manifest(processed_dir)
     buurten_path = buurten_file(path)
     if not buurten_path.is_file():
         raise InputError("build folder has no buurten.parquet", path=path)

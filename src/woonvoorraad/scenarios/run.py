@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from woonvoorraad import __version__
+from woonvoorraad import __version__, layout
 from woonvoorraad._io import OutputTransaction, sha256_file
 from woonvoorraad.errors import InputError
 from woonvoorraad.scenarios import answer, charts
@@ -69,17 +69,7 @@ def _read_parquet(path: Path, wanted: Sequence[str]) -> pd.DataFrame:
 
 def read_build(build_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Manifest, buurten (without geometry) and dwellings of a build folder (read only)."""
-    import json
-
-    path = Path(build_dir).expanduser().resolve()
-    mpath = path / "manifest.json"
-    if not mpath.is_file():
-        raise InputError("not a woonvoorraad build folder (no manifest.json); run "
-                         "'woonvoorraad build' or 'woonvoorraad demo' first", path=path)
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read manifest.json: {exc}", path=path) from exc
+    path, manifest = layout.read_build_manifest(build_dir)
     for name in ("buurten.parquet", "dwellings.parquet"):
         if not (path / name).exists():
             raise InputError(f"build folder has no {name}", path=path)
