@@ -242,3 +242,13 @@ def test_largest_demo_gemeente_map_stays_under_3_mb(tmp_path_factory: pytest.Tem
     assert out.stat().st_size < 3_000_000
     assert m.woonvoorraad_info["n_buurten"] == len(largest)
     assert not REMOTE_ASSET.search(out.read_text(encoding="utf-8"))
+
+
+def test_layer_control_folding_is_one_of_three_choices() -> None:
+    from woonvoorraad.report._folium import _LayerControl
+
+    with pytest.raises(ValueError, match="'smal'"):
+        _LayerControl(collapsed="smal")
+    page = map_html(map_from_buurten(grid_buurten()))
+    # the small-screen switch runs before the layer list decides whether to fold
+    assert page.index('"smal_breedte": 700') < page.index("L.control.layers(")

@@ -54,6 +54,11 @@ ACHTERGRONDEN: dict[str, dict[str, Any]] = {
         "max_native_zoom": 19,
     },
 }
+#: Class the map script puts on a map container that is small (a phone, a small notebook
+#: frame): controls fold and shrink (:data:`SMAL_BREEDTE`, :data:`SMAL_HOOGTE` in pixels).
+SMAL_KLASSE = "wv-smal"
+SMAL_BREEDTE = 700
+SMAL_HOOGTE = 560
 _TILE_URL = re.compile(r"https://[^\s\"'<>]+")
 
 
@@ -225,7 +230,82 @@ class _FeatureGroup(folium.FeatureGroup, _EenmaalGerenderd):
 
 
 class _LayerControl(folium.LayerControl, _EenmaalGerenderd):
-    """``folium.LayerControl`` (the layer names come from indicator labels), rendered once."""
+    """``folium.LayerControl`` (the layer names come from indicator labels), rendered once.
+
+    ``collapsed="auto"`` decides in the browser, when the map opens and when it is resized:
+    the list is open for good when there is room for it (no :data:`SMAL_KLASSE` on the map
+    container, and the open list ends above the legend and needs no scroll bar); otherwise
+    it is folded into Leaflet's layer button, opens on a tap or hover and closes again after
+    the reader picks an indicator, so the map and its legend show at once.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var kaart = {{ this._parent.get_name() }};
+  var opties = {{ this.opties_js() }};
+  var auto = {{ "true" if this.auto else "false" }};
+  var lagen = L.control.layers({
+    {%- for key, val in this.base_layers.items() %}
+    {{ key|tojson }}: {{ val }},
+    {%- endfor %}
+  }, {
+    {%- for key, val in this.overlays.items() %}
+    {{ key|tojson }}: {{ val }},
+    {%- endfor %}
+  }, opties);
+  var vast = false;  // open for good: there is room
+  var inklappen = lagen.collapse;
+  lagen.collapse = function () { return vast ? this : inklappen.call(this); };
+  // Leaflet 1.9 swallows the first click after a hover opens the list; an open list needs
+  // no opening (the hover would otherwise eat a click on an indicator)
+  var openen = lagen._expandSafely;
+  if (typeof openen === "function") {
+    lagen._expandSafely = function () { return vast ? this : openen.call(this); };
+  }
+  lagen.addTo(kaart);
+  var doos = kaart.getContainer(), lijst = lagen.getContainer();
+  var knop = lijst.querySelector(".leaflet-control-layers-toggle");
+  if (knop) {
+    knop.title = {{ this.knop_tekst }};
+    knop.setAttribute("aria-label", {{ this.knop_tekst }});
+  }
+  var wasSmal = null;
+  function kies() {
+    var smal = L.DomUtil.hasClass(doos, {{ this.smal_klasse }});
+    if (smal && wasSmal) { return; }  // still small: leave the list as the reader left it
+    wasSmal = smal;
+    vast = false;
+    inklappen.call(lagen);
+    if (smal) { return; }
+    lagen.expand();
+    var legenda = doos.querySelector(".wv-legenda");
+    var onder = (legenda || doos).getBoundingClientRect()[legenda ? "top" : "bottom"];
+    var sectie = lijst.querySelector(".leaflet-control-layers-list");
+    vast = lijst.getBoundingClientRect().bottom + 8 <= onder
+      && !L.DomUtil.hasClass(sectie, "leaflet-control-layers-scrollbar");
+    if (!vast) { inklappen.call(lagen); }
+  }
+  if (auto) {
+    kies();
+    kaart.on("resize", kies);
+    kaart.on("baselayerchange", function () { lagen.collapse(); });
+  }
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, *, collapsed: bool | str = True, position: str = "topright",
+                 knop_tekst: str = "Kaartlagen") -> None:
+        if collapsed not in (True, False, "auto"):
+            raise ValueError(f"collapsed must be True, False or 'auto', not {collapsed!r}")
+        super().__init__(position=position, collapsed=collapsed is not False)
+        self.auto = collapsed == "auto"
+        self.smal_klasse = js_json(SMAL_KLASSE)
+        self.knop_tekst = js_json(knop_tekst)
+
+    def opties_js(self) -> str:
+        return js_json(self.options)
 
 
 class _TileLayer(folium.TileLayer, _EenmaalGerenderd):

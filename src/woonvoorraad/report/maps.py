@@ -21,6 +21,11 @@ Small
     slivers open), reprojected to WGS84 and rounded to 5 decimals (about 1 m). The tolerance
     grows until the estimated HTML size fits ``max_bytes`` (3 MB by default). Each feature
     carries only whitelisted, pre-formatted properties.
+Small screens
+    On a phone or in a small frame the layer list folds into its button and the legend and
+    title shrink; the legend and the one-line attribution fold and unfold with a tap; the
+    synthetic-data banner is a strip the controls sit below
+    (:mod:`woonvoorraad.report._kaartbediening`).
 Safe
     No text from the data is ever markup or template source: the folium elements and
     :func:`js_json` of :mod:`woonvoorraad.report._folium` keep it inert.
@@ -44,7 +49,6 @@ import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
-from jinja2 import Template
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
@@ -55,17 +59,16 @@ from woonvoorraad.report._folium import (
     ACHTERGRONDEN,  # noqa: F401 - part of this module's API
     LEAFLET_CDN_CSS,
     LEAFLET_CDN_JS,
-    _EenmaalGerenderd,
     _FeatureGroup,
     _GeoJson,
     _LayerControl,
     _Tekst,
     _TileLayer,
     html_tekst,
-    js_json,
     read_leaflet_assets,
     resolve_achtergrond,
 )
+from woonvoorraad.report._kaartbediening import Bediening, Kader
 from woonvoorraad.report.format import Kolom, describe_column, fmt_waarde, is_missing
 
 logger = logging.getLogger(__name__)
@@ -258,191 +261,6 @@ def classify(values: pd.Series, ind: Kolom) -> tuple[np.ndarray, list[str], list
 # ---------------------------------------------------------------------------------------------
 # Map
 # ---------------------------------------------------------------------------------------------
-
-_CSS = """
-.leaflet-container { background: #f3f3ef; font: 13px/1.4 system-ui, "Segoe UI", Roboto,
-  Helvetica, Arial, sans-serif; }
-.wv-tooltip { padding: 6px 9px; max-width: 440px; white-space: normal; font-size: 12px; }
-.wv-tt-titel { font-weight: 600; font-size: 14px; margin-bottom: 3px; }
-.wv-tooltip table { border-collapse: collapse; }
-.wv-tooltip th { text-align: left; font-weight: normal; color: #555; padding: 0 12px 0 0;
-  white-space: nowrap; }
-.wv-tooltip td { text-align: right; padding: 0; font-variant-numeric: tabular-nums;
-  white-space: nowrap; }
-.wv-tooltip td.wv-tt-lang { white-space: normal; text-align: left; min-width: 200px; }
-.wv-tooltip tr.wv-tt-actief th, .wv-tooltip tr.wv-tt-actief td { font-weight: 600;
-  color: #111; }
-.wv-tt-kandidaat { margin-top: 4px; padding-top: 4px; border-top: 1px solid #ddd;
-  color: #7a2e00; font-weight: 600; max-width: 400px; }
-.wv-legenda, .wv-titel { background: rgba(255,255,255,.94); padding: 8px 10px;
-  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
-.wv-legenda { max-width: 260px; }
-.wv-legenda-titel { font-weight: 600; margin-bottom: 2px; }
-.wv-legenda-uitleg { color: #555; font-size: 11px; margin-bottom: 4px; }
-.wv-legenda-rij { display: flex; align-items: center; margin: 1px 0; }
-.wv-legenda-vak { width: 18px; height: 12px; margin-right: 6px; flex: none;
-  border: 1px solid rgba(0,0,0,.2); }
-.wv-legenda-kandidaat { background: transparent; border: 3px solid #111; height: 8px;
-  width: 14px; }
-.wv-titel { font-size: 15px; font-weight: 600; max-width: min(420px, 45vw); max-height: 30vh;
-  overflow-y: auto; overflow-wrap: anywhere; }
-.wv-titel small { display: block; font-weight: normal; font-size: 11px; color: #555; }
-.wv-banner { position: absolute; z-index: 1000; top: 10px; left: 50%;
-  transform: translateX(-50%); background: #b00020; color: #fff; font-weight: 700;
-  padding: 5px 12px; border-radius: 4px; letter-spacing: .03em; pointer-events: none;
-  box-shadow: 0 1px 4px rgba(0,0,0,.35); white-space: nowrap; }
-"""
-
-_SCRIPT = Template("""
-{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}
-{% macro script(this, kwargs) %}
-(function () {
-  "use strict";
-  var kaart = {{ this.kaart.get_name() }};
-  var laag = {{ this.laag.get_name() }};
-  var cfg = {{ this.cfg_js }};
-  var groepen = [
-    {%- for g in this.groepen %}{{ g.get_name() }}{{ "," if not loop.last }}{% endfor -%}
-  ];
-  var actief = groepen.length ? 0 : -1;
-
-  function el(tag, text, cls) {
-    var e = document.createElement(tag);
-    if (text !== undefined && text !== null) { e.textContent = String(text); }
-    if (cls) { e.className = cls; }
-    return e;
-  }
-  function kleur(f) {
-    if (actief < 0) { return cfg.leeg; }
-    var k = f.properties.k[actief];
-    return k < 0 ? cfg.na_kleur : cfg.indicatoren[actief].kleuren[k];
-  }
-  function stijl(f) {
-    return {fillColor: kleur(f), fillOpacity: 0.78, color: "#ffffff", weight: 0.9, opacity: 1};
-  }
-  function zetStijl() { laag.options.style = stijl; laag.setStyle(stijl); }
-  function tooltip(f) {
-    var p = f.properties, div = el("div"), tbl = el("table");
-    div.appendChild(el("div", p.n, "wv-tt-titel"));
-    for (var i = 0; i < cfg.velden.length; i++) {
-      var tr = el("tr", null, (i - cfg.n_vast) === actief ? "wv-tt-actief" : "");
-      tr.appendChild(el("th", cfg.velden[i]));
-      tr.appendChild(el("td", p.v[i], String(p.v[i]).length > 24 ? "wv-tt-lang" : ""));
-      tbl.appendChild(tr);
-    }
-    div.appendChild(tbl);
-    if (p.p) { div.appendChild(el("div", p.p, "wv-tt-kandidaat")); }
-    return div;
-  }
-  laag.eachLayer(function (l) {
-    l.bindTooltip(function () { return tooltip(l.feature); },
-                  {sticky: true, direction: "auto", className: "wv-tooltip"});
-    l.on("mouseover", function (e) { e.target.setStyle({weight: 3, color: "#1a1a1a"}); });
-    l.on("mouseout", function (e) { laag.resetStyle(e.target); });
-  });
-
-  var legenda = L.control({position: "bottomright"});
-  function vulLegenda(div) {
-    div.textContent = "";
-    var ind = cfg.indicatoren[actief];
-    if (!ind) { div.appendChild(el("div", cfg.geen_indicator, "wv-legenda-titel")); }
-    else {
-      div.appendChild(el("div", ind.label, "wv-legenda-titel"));
-      if (ind.uitleg) { div.appendChild(el("div", ind.uitleg, "wv-legenda-uitleg")); }
-      for (var i = 0; i < ind.kleuren.length; i++) {
-        var rij = el("div", null, "wv-legenda-rij"), vak = el("span", null, "wv-legenda-vak");
-        vak.style.background = ind.kleuren[i];
-        rij.appendChild(vak); rij.appendChild(el("span", ind.labels[i])); div.appendChild(rij);
-      }
-      if (ind.heeft_na) {
-        var r = el("div", null, "wv-legenda-rij"), v = el("span", null, "wv-legenda-vak");
-        v.style.background = cfg.na_kleur;
-        r.appendChild(v); r.appendChild(el("span", cfg.na_tekst)); div.appendChild(r);
-      }
-    }
-    if (cfg.kandidaten) {
-      var rk = el("div", null, "wv-legenda-rij");
-      rk.appendChild(el("span", null, "wv-legenda-vak wv-legenda-kandidaat"));
-      rk.appendChild(el("span", cfg.kandidaten)); div.appendChild(rk);
-    }
-  }
-  legenda.onAdd = function () {
-    var div = L.DomUtil.create("div", "wv-legenda");
-    L.DomEvent.disableClickPropagation(div);
-    vulLegenda(div);
-    this._div = div;
-    return div;
-  };
-  legenda.addTo(kaart);
-  kaart.on("baselayerchange", function (e) {
-    var i = groepen.indexOf(e.layer);
-    if (i >= 0) { actief = i; zetStijl(); vulLegenda(legenda._div); }
-  });
-  zetStijl();
-  L.control.scale({imperial: false}).addTo(kaart);
-  {% if this.attributie -%}
-  kaart.attributionControl.addAttribution({{ this.attributie_js }});
-  {%- endif %}
-})();
-{% endmacro %}
-""")
-
-_TITEL = Template("""
-{% macro script(this, kwargs) %}
-(function () {
-  var cfg = {{ this.cfg_js }};
-  var kaart = {{ this.kaart.get_name() }};
-  if (cfg.titel) {
-    var titel = L.control({position: "topright"});
-    titel.onAdd = function () {
-      var div = L.DomUtil.create("div", "wv-titel");
-      div.appendChild(document.createTextNode(cfg.titel));
-      if (cfg.ondertitel) {
-        var s = document.createElement("small"); s.textContent = cfg.ondertitel;
-        div.appendChild(s);
-      }
-      L.DomEvent.disableClickPropagation(div);
-      return div;
-    };
-    titel.addTo(kaart);
-  }
-  if (cfg.banner) {
-    var b = document.createElement("div");
-    b.className = "wv-banner"; b.textContent = cfg.banner;
-    kaart.getContainer().appendChild(b);
-  }
-})();
-{% endmacro %}
-""")
-
-
-class _Script(_EenmaalGerenderd):
-    """Styling, tooltips, legend and indicator switching of the buurt layer."""
-
-    _template = _SCRIPT
-
-    def __init__(self, kaart: folium.Map, laag: folium.GeoJson, groepen: list[Any],
-                 cfg: dict[str, Any], attributie: str | None) -> None:
-        super().__init__()
-        self._name = "WoonvoorraadKaart"
-        self.kaart, self.laag, self.groepen, self.cfg = kaart, laag, groepen, cfg
-        self.cfg_js = js_json(cfg)
-        self.css = _CSS
-        self.attributie = attributie
-        self.attributie_js = js_json(attributie)
-
-
-class _Titel(_EenmaalGerenderd):
-    """Title box and synthetic-data banner."""
-
-    _template = _TITEL
-
-    def __init__(self, kaart: folium.Map, cfg: dict[str, Any]) -> None:
-        super().__init__()
-        self._name = "WoonvoorraadTitel"
-        self.kaart, self.cfg = kaart, cfg
-        self.cfg_js = js_json(cfg)
-
 
 def _resolve_indicators(gdf: pd.DataFrame,
                         indicators: Sequence[str | Kolom] | None) -> list[Kolom]:
@@ -674,9 +492,8 @@ def map_from_buurten(
     if title is None:
         title = f"Gemeente {single[0]}" if len(single) == 1 else "Buurten"
     root.title = html_tekst(title)
-    _Titel(m, {"titel": title, "ondertitel": subtitle,
-               "banner": "SYNTHETISCHE DEMODATA — fictieve gemeenten" if synthetic else None,
-               }).add_to(m)
+    Kader(m, titel=title, ondertitel=subtitle,
+          banner="SYNTHETISCHE DEMODATA — fictieve gemeenten" if synthetic else None).add_to(m)
 
     laag = _GeoJson(collection, name="Buurten", control=False, smooth_factor=0.5)
     laag.add_to(m)
@@ -698,9 +515,10 @@ def map_from_buurten(
            "na_kleur": NA_KLEUR, "na_tekst": "onbekend", "leeg": "#9ecae1",
            "geen_indicator": "Buurtgrenzen",
            "kandidaten": "Proeftuinkandidaat" if kandidaat else None}
-    _Script(m, laag, groepen, cfg, html_tekst(BRON)).add_to(m)
+    Bediening(m, laag, groepen, cfg, html_tekst(BRON)).add_to(m)
     if groepen or kandidaat or laag_achtergrond is not None:
-        _LayerControl(collapsed=False, position="topright").add_to(m)
+        _LayerControl(collapsed="auto", position="topright",
+                      knop_tekst="Indicator en kaartlagen kiezen").add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     m.woonvoorraad_info = {  # type: ignore[attr-defined]
         "tolerance": tolerance, "indicators": [i.naam for i in inds], "n_buurten": len(features),
