@@ -222,7 +222,7 @@ def test_iframe_embedding_escapes_the_document() -> None:
     frame = maps.map_iframe(map_from_buurten(gdf), height=500, title="Kaart <x>")
     assert frame.startswith('<iframe class="wv-kaart" title="Kaart &lt;x&gt;" srcdoc="')
     assert "<script>" not in frame  # the whole document is attribute-escaped
-    assert 'height:500px' in frame
+    assert 'height:min(500px,88vh)' in frame  # never taller than 88 % of the screen
 
 
 def test_largest_demo_gemeente_map_stays_under_3_mb(tmp_path_factory: pytest.TempPathFactory,

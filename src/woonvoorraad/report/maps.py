@@ -561,11 +561,12 @@ def map_iframe(m: folium.Map, *, height: int = 620, title: str = "Kaart") -> str
     m
         The map (rendered with ``height="100%"``).
     height
-        Height of the frame in pixels.
+        Height of the frame in pixels; never more than 88 % of the screen height, so the
+        page can still be scrolled past the map on a phone.
     title
         Accessible title of the frame.
     """
     doc = html.escape(map_html(m), quote=True)
     return (f'<iframe class="wv-kaart" title="{html.escape(title)}" srcdoc="{doc}" '
-            f'style="width:100%;height:{int(height)}px;border:1px solid #ccc;'
+            f'style="width:100%;height:min({int(height)}px,88vh);border:1px solid #ccc;'
             f'border-radius:4px" loading="eager"></iframe>')

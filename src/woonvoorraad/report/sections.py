@@ -561,7 +561,7 @@ def make_map(run: Run, code: str, *, offline: bool = True) -> Any:
 
 
 def section_kaart(run: Run, code: str, *, kaart_bestand: str = "", offline: bool = True,
-                  hoogte: int = 640) -> Html:
+                  hoogte: int = 760) -> Html:
     """The interactive map embedded in the report, with a link to the standalone file."""
     from woonvoorraad.report.maps import map_iframe
 
