@@ -252,3 +252,14 @@ def test_layer_control_folding_is_one_of_three_choices() -> None:
     page = map_html(map_from_buurten(grid_buurten()))
     # the small-screen switch runs before the layer list decides whether to fold
     assert page.index('"smal_breedte": 700') < page.index("L.control.layers(")
+
+
+def test_tooltips_show_an_estimate_with_its_range() -> None:
+    gdf = grid_buurten(2, 1)
+    gdf["n_doelgroep"] = [168.0, 12.0]
+    gdf["n_doelgroep_laag"] = [103.4, np.nan]  # the second buurt has no range
+    gdf["n_doelgroep_hoog"] = [236.0, 20.0]
+    m = map_from_buurten(gdf, indicators=["n_doelgroep"])
+    [laag] = [c for c in m._children.values() if getattr(c, "layer_name", "") == "Buurten"]
+    values = [f["properties"]["v"] for f in laag.data["features"]]
+    assert [v[-1] for v in values] == ["168 (103–236)", "12"]

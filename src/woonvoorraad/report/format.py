@@ -214,6 +214,39 @@ def fmt_waarde(value: Any, formaat: str, *, na: str = NA) -> str:
     return func(value, na=na)
 
 
+def fmt_schatting(waarde: Any, laag: Any, hoog: Any, formaat: str = "aantal", *,
+                  na: str = NA) -> str:
+    """An estimate with its low–high range, ``"168 (103–236)"``; the estimate alone when the
+    range is unknown.
+
+    Examples
+    --------
+    >>> fmt_schatting(168, 103.4, 236), fmt_schatting(168, None, 236)
+    ('168 (103–236)', '168')
+    >>> fmt_schatting(None, 1, 2, na="onbekend"), fmt_schatting(0.25, 0.2, 0.3, "aandeel")
+    ('onbekend', '25,0% (20,0%–30,0%)')
+    """
+    if is_missing(waarde):
+        return na
+    tekst = fmt_waarde(waarde, formaat, na=na)
+    if is_missing(laag) or is_missing(hoog):
+        return tekst
+    return f"{tekst} ({fmt_waarde(laag, formaat)}–{fmt_waarde(hoog, formaat)})"
+
+
+def schattingen(frame: pd.DataFrame, kolom: str, formaat: str = "aantal", *,
+                na: str = NA) -> list[str]:
+    """:func:`fmt_schatting` for every row of ``kolom``, with ``<kolom>_laag`` and
+    ``<kolom>_hoog`` as the range when the frame has them (all ``na`` without ``kolom``)."""
+    if kolom not in frame.columns:
+        return [na] * len(frame)
+    geen = [None] * len(frame)
+    laag = frame[f"{kolom}_laag"] if f"{kolom}_laag" in frame.columns else geen
+    hoog = frame[f"{kolom}_hoog"] if f"{kolom}_hoog" in frame.columns else geen
+    return [fmt_schatting(w, a, b, formaat, na=na)
+            for w, a, b in zip(frame[kolom], laag, hoog, strict=True)]
+
+
 def esc(value: Any) -> str:
     """HTML-escape a value taken from the data (quotes included).
 

@@ -69,7 +69,13 @@ from woonvoorraad.report._folium import (
     resolve_achtergrond,
 )
 from woonvoorraad.report._kaartbediening import Bediening, Kader
-from woonvoorraad.report.format import Kolom, describe_column, fmt_waarde, is_missing
+from woonvoorraad.report.format import (
+    Kolom,
+    describe_column,
+    fmt_waarde,
+    is_missing,
+    schattingen,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -411,14 +417,8 @@ def map_from_buurten(
         ind_cfg.append({"label": ind.label, "uitleg": ind.uitleg, "kleuren": kleuren,
                         "labels": labels, "heeft_na": bool((cls < 0).any())})
 
-    def value_text(col: str, fmt: str) -> list[str]:
-        text = [fmt_waarde(v, fmt, na=_NA_TEKST) for v in data[col]]
-        lo, hi = f"{col}_laag", f"{col}_hoog"
-        if lo in data.columns and hi in data.columns:  # an estimate with its range
-            text = [t if is_missing(a) or is_missing(b) else
-                    f"{t} ({fmt_waarde(a, fmt)}–{fmt_waarde(b, fmt)})"
-                    for t, a, b in zip(text, data[lo], data[hi], strict=True)]
-        return text
+    def value_text(col: str, fmt: str) -> list[str]:  # an estimate with its range, if any
+        return schattingen(data, col, fmt, na=_NA_TEKST)
 
     columns_text = ([value_text(c, describe_column(c).formaat) for c in fixed]
                     + [value_text(i.naam, i.formaat) for i in inds]

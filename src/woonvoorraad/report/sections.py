@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from woonvoorraad import __version__
@@ -42,6 +41,7 @@ from woonvoorraad.report.format import (
     fmt_score,
     fmt_waarde,
     is_missing,
+    schattingen,
 )
 from woonvoorraad.report.html import (
     RAPPORT_CSS,
@@ -205,23 +205,6 @@ def section_kerncijfers(run: Run, code: str) -> Html:
                 f'{table}<p class="wv-voetnoot">{esc(voet)}</p></div>')
 
 
-def _with_range(b: pd.DataFrame, col: str) -> pd.Series:
-    """``"168 (103–236)"``: an estimate with its low–high range (Dutch formats)."""
-    if col not in b.columns:
-        return pd.Series("onbekend", index=b.index)
-    lo = b[f"{col}_laag"] if f"{col}_laag" in b.columns else pd.Series(np.nan, index=b.index)
-    hi = b[f"{col}_hoog"] if f"{col}_hoog" in b.columns else pd.Series(np.nan, index=b.index)
-    out = []
-    for v, a, z in zip(b[col], lo, hi, strict=True):
-        if is_missing(v):
-            out.append("onbekend")
-        elif is_missing(a) or is_missing(z):
-            out.append(fmt_aantal(v))
-        else:
-            out.append(f"{fmt_aantal(v)} ({fmt_aantal(a)}–{fmt_aantal(z)})")
-    return pd.Series(out, index=b.index)
-
-
 def section_doelgroep(run: Run, code: str, *, max_rijen: int = 15) -> Html:
     """Post-war owner-occupied stock and the target group per buurt."""
     b = run.select_buurten(code).copy()
@@ -260,7 +243,7 @@ def section_doelgroep(run: Run, code: str, *, max_rijen: int = 15) -> Html:
             ("doelgroep_bereik", "Doelgroep (bereik)", "tekst"),
             ("aandeel_doelgroep", "% doelgroep", "aandeel")]
     for col, naam in (("n_goedkoop_koop", "goedkoop_bereik"), ("n_doelgroep", "doelgroep_bereik")):
-        b[naam] = _with_range(b, col)
+        b[naam] = schattingen(b, col, na="onbekend")
     kb = candidate_buurten(run, code)
     shown = b.head(max_rijen)
     wat = "naoorlogse woningen" if reden else "doelgroepwoningen"
