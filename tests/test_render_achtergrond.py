@@ -34,7 +34,7 @@ def test_pdok_background_is_a_switchable_layer_under_the_buurten() -> None:
     assert page.count("L.tileLayer(") == 1 and f'"{PDOK_GRIJS}"' in page
     # in the layer control as an overlay (a check box the reader can switch off), shown on
     # opening, with Kadaster's attribution
-    control = re.search(r"overlays\s*:\s*\{(.*?)\}", page, re.S)
+    control = re.search(r"overlays\s*[:=]\s*\{(.*?)\}", page, re.S)
     assert control and "BRT-Achtergrondkaart grijs (PDOK)" in control.group(1)
     assert "Kadaster" in page and '"maxNativeZoom": 19' in page
     assert "leaflet.js" not in page and "cdn.jsdelivr" not in page  # Leaflet still inline

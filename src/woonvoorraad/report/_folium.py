@@ -245,15 +245,17 @@ class _LayerControl(folium.LayerControl, _EenmaalGerenderd):
   var kaart = {{ this._parent.get_name() }};
   var opties = {{ this.opties_js() }};
   var auto = {{ "true" if this.auto else "false" }};
-  var lagen = L.control.layers({
+  var basislagen = {
     {%- for key, val in this.base_layers.items() %}
     {{ key|tojson }}: {{ val }},
     {%- endfor %}
-  }, {
+  };
+  var overlays = {
     {%- for key, val in this.overlays.items() %}
     {{ key|tojson }}: {{ val }},
     {%- endfor %}
-  }, opties);
+  };
+  var lagen = L.control.layers(basislagen, overlays, opties);
   var vast = false;  // open for good: there is room
   var inklappen = lagen.collapse;
   lagen.collapse = function () { return vast ? this : inklappen.call(this); };
