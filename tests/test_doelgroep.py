@@ -190,3 +190,41 @@ def test_villages_add_up_and_split_buurten(demo_build: tuple[BuildResult, Path])
     one = w[w["n_buurten"] == 1].iloc[0]
     src = b.set_index("buurtcode").loc[one["buurtcodes"]]
     assert one["aandeel_65plus"] == pytest.approx(src["aandeel_65plus"])
+
+
+def test_a_village_is_placed_on_one_of_its_own_dwellings(
+        demo_build: tuple[BuildResult, Path]) -> None:
+    result, _ = demo_build
+    from woonvoorraad.stock.woonplaatsen import woonplaats_indicators
+
+    d = result.dwellings
+    w = woonplaats_indicators(d, result.buurten, config=default_config())
+    assert w is not None and w[["x_rd", "y_rd"]].notna().all().all()
+    for _, row in w.iterrows():
+        mine = d[(d["gemeentecode"] == row["gemeentecode"])
+                 & (d["woonplaats"].astype(str) == row["woonplaats"])]
+        xy = set(zip(mine.geometry.x.round(3), mine.geometry.y.round(3), strict=True))
+        assert (round(row["x_rd"], 3), round(row["y_rd"], 3)) in xy, row["woonplaats"]
+
+
+def test_a_spread_out_village_is_placed_in_a_cluster_not_between() -> None:
+    import geopandas as gpd
+
+    from woonvoorraad.stock.woonplaatsen import _village_points
+
+    # two hamlets 2 km apart and a farm in between: the median point (200,802; 500,000) lies
+    # in the fields, 800 m from any house; the village goes on the nearest dwelling, in the
+    # west hamlet (the farm is as far along x, but 100 m off the road)
+    xs = [200_000.0 + i for i in range(5)] + [201_600.0] + [202_000.0 + i for i in range(4)]
+    ys = [500_000.0] * 5 + [500_100.0] + [500_000.0] * 4
+    d = gpd.GeoDataFrame({"woonplaats": ["Dorp"] * 10},
+                         geometry=gpd.points_from_xy(xs, ys), crs="EPSG:28992")
+    key = pd.Series(["GM1/Dorp"] * 10)
+    p = _village_points(d, key)
+    assert (p.loc["GM1/Dorp", "x"], p.loc["GM1/Dorp", "y"]) == (200_004, 500_000)
+    # a geographic input comes back in RD
+    p4326 = _village_points(d.to_crs(4326), key)
+    assert p4326.loc["GM1/Dorp", "x"] == pytest.approx(200_004, abs=0.01)
+    assert p4326.loc["GM1/Dorp", "y"] == pytest.approx(500_000, abs=0.01)
+    # no geometry at all: no points, no error
+    assert _village_points(pd.DataFrame({"woonplaats": ["Dorp"]}), key[:1]).empty

@@ -15,6 +15,10 @@ summing buurten:
   income probabilities of each buurt applied to the village's post-war dwellings in that buurt,
   summed, with the same low–high range.
 
+* **Where** (``x_rd``, ``y_rd``, EPSG:28992): the dwelling nearest the median point of the
+  village's dwellings, so the point a map puts the village on lies in its core, never in a
+  field between two halves of a spread-out village.
+
 Dwellings without a BAG woonplaats are left out and counted (``n_zonder_woonplaats`` in the
 result's ``attrs``).
 """
@@ -24,9 +28,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
+from woonvoorraad._validate import RD_NEW
 from woonvoorraad.config import Config
 from woonvoorraad.stock import doelgroep
 from woonvoorraad.stock.indicators import _counts, _label_shares
@@ -123,6 +130,10 @@ def woonplaats_indicators(dwellings: pd.DataFrame, buurten: pd.DataFrame, *, con
     out["aandeel_doelgroep_naoorlogs"] = out["n_doelgroep"] / out["n_naoorlogs"].where(
         out["n_naoorlogs"] > 0)
 
+    punten = _village_points(d, key)
+    out["x_rd"] = punten["x"].reindex(out.index)
+    out["y_rd"] = punten["y"].reindex(out.index)
+
     buurtcodes = cells.groupby("_key", sort=True)["buurtcode"].agg(
         lambda s: ",".join(sorted(s.astype(str))))
     ident = pd.DataFrame(index=out.index)
@@ -141,6 +152,29 @@ def woonplaats_indicators(dwellings: pd.DataFrame, buurten: pd.DataFrame, *, con
     logger.info("woonplaatsen: %d villages in %d gemeenten; %d dwellings without a woonplaats",
                 len(result), result["gemeentecode"].nunique(), n_without)
     return result
+
+
+def _village_points(d: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
+    """Per key the RD coordinates (``x``, ``y``) of the dwelling nearest the median point of
+    the key's dwellings; NaN for a key without located dwellings (or without a geometry)."""
+    geom = d.get("geometry")
+    if geom is None:
+        return pd.DataFrame(columns=["x", "y"], dtype=float)
+    punten = np.asarray(geom.values if hasattr(geom, "values") else geom, dtype=object)
+    x, y = shapely.get_x(punten), shapely.get_y(punten)
+    crs = getattr(geom, "crs", None)
+    frame = pd.DataFrame({"k": key.to_numpy(), "x": x, "y": y})
+    frame = frame[np.isfinite(x) & np.isfinite(y)]
+    if frame.empty:
+        return pd.DataFrame(columns=["x", "y"], dtype=float)
+    med = frame.groupby("k", sort=False)[["x", "y"]].transform("median")
+    afstand = (frame["x"] - med["x"]) ** 2 + (frame["y"] - med["y"]) ** 2
+    kern = frame.loc[afstand.groupby(frame["k"], sort=True).idxmin().to_numpy()]
+    kern = kern.set_index("k")[["x", "y"]]
+    if crs is not None and crs.to_epsg() != 28992:
+        rd = gpd.GeoSeries(gpd.points_from_xy(kern["x"], kern["y"]), crs=crs).to_crs(RD_NEW)
+        kern = pd.DataFrame({"x": rd.x.to_numpy(), "y": rd.y.to_numpy()}, index=kern.index)
+    return kern
 
 
 def _weighted_mean(key: pd.Series, values: pd.Series, weights: np.ndarray) -> pd.Series:
