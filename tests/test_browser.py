@@ -62,7 +62,10 @@ class OfflinePage:
 
 def hover_shows_tooltip(frame: Any, page: Any) -> str:
     """Hover over buurt polygons until one shows a tooltip; return its text."""
-    paths = frame.locator("path.leaflet-interactive")
+    # the village circles let the pointer through: only buurt tooltips are looked for here
+    frame.locator(".wv-dorp").evaluate_all(
+        "els => els.forEach(e => e.style.pointerEvents = 'none')")
+    paths = frame.locator("path.leaflet-interactive:not(.wv-dorp)")
     for i in range(paths.count()):
         box = paths.nth(i).bounding_box()
         if not box or box["width"] < 8 or box["height"] < 8:
@@ -131,5 +134,48 @@ def test_report_works_offline(browser: Any, tmp_path_factory: pytest.TempPathFac
         index = view.open(out / "index.html")
         assert index.locator(f'a[href="{rec["html"]}"]').count() == 1
         assert not view.errors and not view.blocked
+    finally:
+        view.close()
+
+
+def test_villages_are_circles_with_their_figures(
+        browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every woonplaats of the gemeente is a circle; a village candidate is filled, and its
+    tooltip gives the village's figures and the candidate's rank."""
+    import pandas as pd
+
+    out = demo_reports(tmp_path_factory)
+    rec = json.loads((out / "run.json").read_text())["reports"][0]
+    code = rec["gemeentecode"]
+    data = Path(json.loads((out / "run.json").read_text())["processed_dir"])
+    dorpen = pd.read_csv(data / "woonplaatsen.csv", dtype={"woonplaats": str})
+    dorpen = dorpen[dorpen["gemeentecode"] == code]
+    kand = pd.read_csv(data / "proeftuinen.csv", dtype={"eenheid_code": str})
+    kand = kand[(kand["gemeentecode"] == code) & (kand["niveau"] == "woonplaats")
+                & kand["primair"] & ~kand["geen_kandidaat"]]
+    assert len(dorpen) >= 2 and len(kand) >= 1  # the demo's rural gemeenten
+    view = OfflinePage(browser)
+    try:
+        page = view.open(out / rec["kaart"])
+        page.wait_for_selector("path.wv-dorp", timeout=10_000)
+        assert page.locator("path.wv-dorp").count() == len(dorpen)
+        assert page.locator("path.wv-dorp-kandidaat").count() == len(kand)
+        assert page.get_by_label("Dorpen (woonplaatsen)").is_checked()  # on: it has candidates
+        # the candidate ranked first: its name, dwellings and rank in the tooltip
+        eerste = kand.sort_values("rang").iloc[0]
+        naam = str(eerste["eenheid_code"])
+        rij = dorpen[dorpen["woonplaats"] == naam].iloc[0]
+        for i in range(page.locator("path.wv-dorp-kandidaat").count()):
+            page.locator("path.wv-dorp-kandidaat").nth(i).hover(force=True)
+            tip = page.locator(".leaflet-tooltip").last
+            tip.wait_for(state="visible", timeout=2000)
+            if tip.locator(".wv-tt-titel").inner_text() == naam:
+                break
+        else:
+            raise AssertionError(f"no tooltip for {naam}")
+        text = tip.inner_text()
+        assert f"{int(rij['n_woningen']):,}".replace(",", ".") in text
+        assert f"Proeftuinkandidaat nr. {int(eerste['rang'])}" in text and "(dorp)" in text
+        assert not view.errors, view.errors
     finally:
         view.close()

@@ -263,3 +263,41 @@ def test_tooltips_show_an_estimate_with_its_range() -> None:
     [laag] = [c for c in m._children.values() if getattr(c, "layer_name", "") == "Buurten"]
     values = [f["properties"]["v"] for f in laag.data["features"]]
     assert [v[-1] for v in values] == ["168 (103–236)", "12"]
+
+
+def test_villages_are_a_layer_of_their_own(caplog: pytest.LogCaptureFixture) -> None:
+    gdf = grid_buurten(2, 1)
+    punt = gdf.geometry.representative_point()
+    dorpen = pd.DataFrame({"woonplaats": ["Oostdorp", "Westdorp", "Nergens"],
+                           "x_rd": [punt.x[0], punt.x[1], np.nan],
+                           "y_rd": [punt.y[0], punt.y[1], np.nan],
+                           "n_woningen": [400, 100, 5], "n_doelgroep": [40.0, 9.0, 1.0],
+                           "n_doelgroep_laag": [30.0, 6.0, 0.0],
+                           "n_doelgroep_hoog": [52.0, 12.0, 2.0]})
+    with caplog.at_level("WARNING", logger="woonvoorraad.report.maps"):
+        m = map_from_buurten(gdf, woonplaatsen=dorpen)
+    assert "1 woonplaatsen without a location" in caplog.text
+    assert m.woonvoorraad_info["n_woonplaatsen"] == 2
+    [groep] = [c for c in m._children.values()
+               if getattr(c, "layer_name", "") == "Dorpen (woonplaatsen)"]
+    assert groep.show is False  # no village is a candidate: the layer starts off
+    [dorp_el] = [c for c in m._children.values() if type(c).__name__ == "Dorpen"]
+    cfg = json.loads(dorp_el.cfg_js)
+    oost, west = cfg["punten"]  # sorted by name
+    assert (oost["n"], west["n"]) == ("Oostdorp", "Westdorp")
+    assert oost["r"] == 10.0 and west["r"] == 7.0  # 4 + 6·√(n / n_max)
+    assert cfg["velden"][0] == "Woningen (BAG)" and "Doelgroep (geschat aantal)" in cfg["velden"]
+    assert oost["v"][0] == "400" and "40 (30–52)" in oost["v"] and oost["k"] is None
+    assert oost["ll"][0] == pytest.approx(gdf.to_crs(4326).geometry.representative_point()
+                                          .y[0], abs=0.01)
+    # a candidate village: filled, with its rank, and the layer is on
+    m = map_from_buurten(gdf, woonplaatsen=dorpen.assign(rang=[np.nan, 1.0, np.nan],
+                                                          reden=[None, "Veel doelgroep", None]))
+    [groep] = [c for c in m._children.values()
+               if getattr(c, "layer_name", "") == "Dorpen (woonplaatsen)"]
+    [dorp_el] = [c for c in m._children.values() if type(c).__name__ == "Dorpen"]
+    west = json.loads(dorp_el.cfg_js)["punten"][1]
+    assert groep.show is True and west["k"] == 1
+    assert west["t"] == "Proeftuinkandidaat nr. 1: Veel doelgroep (dorp)"
+    with pytest.raises(KeyError, match="x_rd"):
+        map_from_buurten(gdf, woonplaatsen=dorpen.drop(columns="x_rd"))

@@ -22,6 +22,7 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -130,8 +131,15 @@ def hostile_map(names: list[str], gemeente: str) -> Any:
     gdf = buurten(names, gemeente)
     cands = pd.DataFrame({"buurtcode": gdf["buurtcode"], "rang": range(1, len(gdf) + 1),
                           "reden": [reden(n) for n in names]})
+    # a village of the same name in every buurt, the first one a village candidate
+    punt = gdf.geometry.representative_point()
+    dorpen = pd.DataFrame({"woonplaats": names, "x_rd": punt.x, "y_rd": punt.y,
+                           "n_woningen": gdf["n_woningen"].to_numpy(),
+                           "rang": [1.0] + [np.nan] * (len(names) - 1),
+                           "reden": [reden(names[0])] + [None] * (len(names) - 1)})
     return maps.map_from_buurten(gdf, indicators=["n_woningen", "typologie_naam"],
-                                 candidates=cands, subtitle=names[0], synthetic=True)
+                                 candidates=cands, woonplaatsen=dorpen, subtitle=names[0],
+                                 synthetic=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,7 +269,10 @@ class DialogPage(OfflinePage):
 def tooltip_titles(frame: Any, page: Any) -> set[str]:
     """Hover over every buurt polygon; the title lines of the tooltips that appear."""
     titles: set[str] = set()
-    paths = frame.locator("path.leaflet-interactive")
+    # the village circles let the pointer through: only buurt tooltips are collected here
+    frame.locator(".wv-dorp").evaluate_all(
+        "els => els.forEach(e => e.style.pointerEvents = 'none')")
+    paths = frame.locator("path.leaflet-interactive:not(.wv-dorp)")
     for i in range(paths.count()):
         box = paths.nth(i).bounding_box()
         if not box or box["width"] < 8 or box["height"] < 8:

@@ -55,12 +55,19 @@ CSS = """
 .wv-legenda.wv-dicht .wv-legenda-kop { margin: 0; }
 .wv-legenda-titel { font-weight: 600; }
 .wv-legenda-pijl { margin-left: auto; color: #555; }
-.wv-legenda-uitleg { color: #555; font-size: 11px; margin-bottom: 4px; }
+.wv-legenda-uitleg { color: #555; font-size: 11px; margin-bottom: 4px; display: -webkit-box;
+  -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; cursor: pointer; }
+.wv-legenda-uitleg.wv-open { display: block; }
 .wv-legenda-rij { display: flex; align-items: center; margin: 1px 0; }
 .wv-legenda-vak { width: 18px; height: 12px; margin-right: 6px; flex: none;
   border: 1px solid rgba(0,0,0,.2); }
 .wv-legenda-kandidaat { background: transparent; border: 3px solid #111; height: 8px;
   width: 14px; }
+.wv-legenda-dorp { width: 10px; height: 10px; margin: 0 10px 0 4px; border-radius: 50%;
+  background: #fff; border: 1.5px solid #444; }
+.wv-legenda-rij span + .wv-legenda-dorp { margin-left: 12px; }
+.wv-legenda-dorp.wv-legenda-kandidaat { background: #f4a300; border: 3px solid #111;
+  width: 8px; height: 8px; }
 .wv-titel { font-size: 15px; font-weight: 600; max-width: min(420px, 45vw); max-height: 30vh;
   overflow-y: auto; overflow-wrap: anywhere; }
 .wv-titel small { display: block; font-weight: normal; font-size: 11px; color: #555; }
@@ -76,8 +83,7 @@ CSS = """
 .wv-smal .wv-titel small { font-size: 10px; }
 .wv-smal .wv-legenda { max-width: min(58vw, 240px); padding: 5px 8px; font-size: 11px;
   line-height: 1.3; }
-.wv-smal .wv-legenda-uitleg { font-size: 10px; display: -webkit-box; -webkit-line-clamp: 1;
-  -webkit-box-orient: vertical; overflow: hidden; cursor: pointer; width: 0; min-width: 100%; }
+.wv-smal .wv-legenda-uitleg { font-size: 10px; -webkit-line-clamp: 1; width: 0; min-width: 100%; }
 .wv-smal .wv-legenda-uitleg.wv-open { display: block; width: auto; }
 .wv-smal .wv-legenda-vak { width: 14px; height: 10px; }
 .wv-smal .wv-legenda-rij { margin: 0; }
@@ -158,7 +164,7 @@ _SCRIPT = Template("""
     if (ind) {
       if (ind.uitleg) {
         var u = el("div", ind.uitleg, "wv-legenda-uitleg");
-        u.title = ind.uitleg;  // one line on a small screen; a tap shows all of it
+        u.title = ind.uitleg;  // two lines (one on a small screen); a tap shows all
         L.DomEvent.on(u, "click", function (e) { wissel(e.currentTarget, "wv-open"); });
         inhoud.appendChild(u);
       }
@@ -169,6 +175,14 @@ _SCRIPT = Template("""
     }
     if (cfg.kandidaten) {
       rij(inhoud, null, cfg.kandidaten, "wv-legenda-vak wv-legenda-kandidaat");
+    }
+    if (cfg.dorpen) {  // one row: a village, and a village candidate
+      rij(inhoud, null, cfg.dorpen.label, "wv-legenda-dorp");
+      var dorpRij = inhoud.lastChild;
+      if (cfg.dorpen.kandidaat) {
+        dorpRij.appendChild(el("span", null, "wv-legenda-dorp wv-legenda-kandidaat"));
+        dorpRij.appendChild(el("span", cfg.dorpen.kandidaat));
+      }
     }
     div.appendChild(inhoud);
   }
@@ -284,3 +298,60 @@ class Kader(_EenmaalGerenderd):
                     "smal_klasse": SMAL_KLASSE, "smal_breedte": SMAL_BREEDTE,
                     "smal_hoogte": SMAL_HOOGTE}
         self.cfg_js = js_json(self.cfg)
+
+
+_DORPEN = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  "use strict";
+  var groep = {{ this.groep.get_name() }};
+  var cfg = {{ this.cfg_js }};
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  cfg.punten.forEach(function (p) {
+    var kandidaat = p.k !== null;
+    var stip = L.circleMarker(p.ll, {
+      radius: p.r, weight: kandidaat ? 3 : 1.5, color: kandidaat ? "#111111" : "#444444",
+      fillColor: kandidaat ? "#f4a300" : "#ffffff", fillOpacity: 0.95,
+      className: kandidaat ? "wv-dorp wv-dorp-kandidaat" : "wv-dorp"});
+    stip.bindTooltip(function () {
+      var div = el("div"), tbl = el("table");
+      div.appendChild(el("div", p.n, "wv-tt-titel"));
+      for (var i = 0; i < cfg.velden.length; i++) {
+        var tr = el("tr");
+        tr.appendChild(el("th", cfg.velden[i]));
+        tr.appendChild(el("td", p.v[i]));
+        tbl.appendChild(tr);
+      }
+      div.appendChild(tbl);
+      if (p.t) { div.appendChild(el("div", p.t, "wv-tt-kandidaat")); }
+      return div;
+    }, {direction: "top", offset: [0, -p.r], className: "wv-tooltip"});
+    groep.addLayer(stip);
+  });
+})();
+{% endmacro %}
+""")
+
+
+class Dorpen(_EenmaalGerenderd):
+    """Villages as circles in a layer of their own (a folium ``FeatureGroup``), with a
+    tooltip each; village candidates filled orange with a thick ring.
+
+    ``punten``: one dict per village: ``n`` (name), ``ll`` (``[lat, lon]``), ``r`` (radius in
+    pixels), ``v`` (texts of ``velden``), ``k`` (rank, or None when not a candidate) and
+    ``t`` (the candidate's tooltip line, or None).
+    """
+
+    _template = _DORPEN
+
+    def __init__(self, groep: folium.FeatureGroup, *, velden: list[str],
+                 punten: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self._name = "WoonvoorraadDorpen"
+        self.groep = groep
+        self.cfg_js = js_json({"velden": velden, "punten": punten})

@@ -68,7 +68,7 @@ from woonvoorraad.report._folium import (
     read_leaflet_assets,
     resolve_achtergrond,
 )
-from woonvoorraad.report._kaartbediening import Bediening, Kader
+from woonvoorraad.report._kaartbediening import Bediening, Dorpen, Kader
 from woonvoorraad.report.format import (
     Kolom,
     describe_column,
@@ -304,16 +304,58 @@ def _candidate_texts(candidates: Any) -> dict[str, str]:
                          candidates.columns), None)
         for i, row in enumerate(candidates.itertuples(index=False), start=1):
             r = row._asdict()
-            rang = r.get(rank_col) if rank_col else i
-            text = "Proeftuinkandidaat"
-            if not is_missing(rang):
-                text += f" nr. {int(rang)}"
-            reden = r.get("reden")
-            if isinstance(reden, str) and reden:
-                text += ": " + (reden if len(reden) <= 180 else reden[:179].rstrip() + "…")
-            out[str(r["buurtcode"])] = text
+            out[str(r["buurtcode"])] = _candidate_text(r.get(rank_col) if rank_col else i,
+                                                       r.get("reden"))
         return out
     return {str(c): "Proeftuinkandidaat" for c in candidates}
+
+
+def _candidate_text(rang: Any, reden: Any) -> str:
+    """"Proeftuinkandidaat nr. 2: <reason, at most 180 characters>"."""
+    text = "Proeftuinkandidaat"
+    if not is_missing(rang):
+        text += f" nr. {int(rang)}"
+    if isinstance(reden, str) and reden:
+        text += ": " + (reden if len(reden) <= 180 else reden[:179].rstrip() + "…")
+    return text
+
+
+#: Columns of a village's tooltip, when the woonplaatsen table has them.
+DORP_VELDEN: tuple[str, ...] = ("n_woningen", "aandeel_naoorlogs", "n_doelgroep",
+                                "aandeel_label_efg", "aandeel_65plus")
+
+
+def _village_points(woonplaatsen: pd.DataFrame, precision: int) -> tuple[list[str],
+                                                                        list[dict[str, Any]]]:
+    """Tooltip labels and one point per village of ``woonplaatsen`` (see :class:`Dorpen`)."""
+    for col in ("woonplaats", "x_rd", "y_rd"):
+        if col not in woonplaatsen.columns:
+            raise KeyError(f"woonplaatsen table needs a {col!r} column (a build from before "
+                           "village points has none: build again)")
+    w = woonplaatsen[woonplaatsen["x_rd"].notna() & woonplaatsen["y_rd"].notna()]
+    if len(w) < len(woonplaatsen):
+        logger.warning("map: %d woonplaatsen without a location left out",
+                       len(woonplaatsen) - len(w))
+    w = w.sort_values("woonplaats", kind="mergesort")
+    ll = gpd.GeoSeries(gpd.points_from_xy(w["x_rd"], w["y_rd"]), crs="EPSG:28992").to_crs(4326)
+    velden = [c for c in DORP_VELDEN if c in w.columns]
+    teksten = [schattingen(w, c, describe_column(c).formaat, na=_NA_TEKST) for c in velden]
+    n = pd.to_numeric(w["n_woningen"], errors="coerce").fillna(0).to_numpy(
+        dtype=float) if "n_woningen" in w.columns else np.zeros(len(w))
+    straal = 4.0 + 6.0 * np.sqrt(n / n.max()) if len(n) and n.max() > 0 else np.full(len(w), 5.0)
+    rang = w["rang"] if "rang" in w.columns else pd.Series(np.nan, index=w.index)
+    reden = w["reden"] if "reden" in w.columns else pd.Series(None, index=w.index)
+    punten = []
+    for j, (naam, lat, lon) in enumerate(zip(w["woonplaats"], ll.y, ll.x, strict=True)):
+        k = rang.iloc[j]
+        kandidaat = not is_missing(k)
+        punten.append({"n": str(naam), "ll": [round(float(lat), precision),
+                                              round(float(lon), precision)],
+                       "r": round(float(straal[j]), 1), "v": [t[j] for t in teksten],
+                       "k": int(k) if kandidaat else None,
+                       "t": _candidate_text(k, reden.iloc[j]) + " (dorp)" if kandidaat
+                       else None})
+    return [describe_column(c).label for c in velden], punten
 
 
 def map_from_buurten(
@@ -321,6 +363,7 @@ def map_from_buurten(
     *,
     indicators: Sequence[str | Kolom] | None = None,
     candidates: pd.DataFrame | Iterable[str] | None = None,
+    woonplaatsen: pd.DataFrame | None = None,
     tooltip: Sequence[str] = (),
     title: str | None = None,
     subtitle: str | None = None,
@@ -347,6 +390,11 @@ def map_from_buurten(
     candidates
         Proeftuin candidates to outline: a table with ``buurtcode`` (and optionally ``rang``
         and ``reden``, shown in the tooltip) or buurtcodes.
+    woonplaatsen
+        Villages to draw as circles in a layer "Dorpen (woonplaatsen)" (sized by dwellings):
+        rows of ``woonplaatsen.csv`` with ``woonplaats``, ``x_rd``, ``y_rd`` (EPSG:28992)
+        and the figures of :data:`DORP_VELDEN` for the tooltip; a ``rang`` (and ``reden``)
+        marks a village candidate (filled orange). The layer is on when there is one.
     tooltip
         Extra columns for the tooltip (shown with their Dutch label and format).
     title, subtitle
@@ -378,7 +426,7 @@ def map_from_buurten(
     -------
     folium.Map
         With an attribute ``woonvoorraad_info`` (dict: tolerance, indicators, n_buurten,
-        n_coordinates, n_candidates).
+        n_coordinates, n_candidates, n_woonplaatsen).
     """
     if tiles and offline:
         raise ValueError("tiles need the network; use offline=False to add a tile layer")
@@ -511,18 +559,31 @@ def map_from_buurten(
             for f in features if f["id"] in kandidaat]}
         _GeoJson(outline, name="Proeftuinkandidaten", overlay=True, control=True, show=True,
                  interactive=False, stijl_uit_data=True).add_to(m)
+    dorpen = None
+    if woonplaatsen is not None and len(woonplaatsen):
+        dorp_velden, punten = _village_points(woonplaatsen, precision)
+        if punten:
+            n_kand = sum(p["k"] is not None for p in punten)
+            groep = _FeatureGroup(name=html_tekst("Dorpen (woonplaatsen)"), overlay=True,
+                                  control=True, show=n_kand > 0)
+            groep.add_to(m)
+            Dorpen(groep, velden=dorp_velden, punten=punten).add_to(m)
+            dorpen = {"label": "Dorp", "kandidaat": "dorp als kandidaat" if n_kand else None,
+                      "n": len(punten), "n_kandidaten": n_kand}
     cfg = {"indicatoren": ind_cfg, "velden": velden, "n_vast": len(fixed),
+           "dorpen": dorpen,
            "na_kleur": NA_KLEUR, "na_tekst": "onbekend", "leeg": "#9ecae1",
            "geen_indicator": "Buurtgrenzen",
            "kandidaten": "Proeftuinkandidaat" if kandidaat else None}
     Bediening(m, laag, groepen, cfg, html_tekst(BRON)).add_to(m)
-    if groepen or kandidaat or laag_achtergrond is not None:
+    if groepen or kandidaat or dorpen or laag_achtergrond is not None:
         _LayerControl(collapsed="auto", position="topright",
                       knop_tekst="Indicator en kaartlagen kiezen").add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     m.woonvoorraad_info = {  # type: ignore[attr-defined]
         "tolerance": tolerance, "indicators": [i.naam for i in inds], "n_buurten": len(features),
         "n_coordinates": n_coords, "n_candidates": len(kandidaat), "offline": offline,
+        "n_woonplaatsen": dorpen["n"] if dorpen else 0,
         "max_bytes": max_bytes,
         "achtergrond": None if laag_achtergrond is None else laag_achtergrond["url"],
     }

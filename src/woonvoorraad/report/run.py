@@ -43,10 +43,12 @@ ANALYSE_TABELLEN: dict[str, str] = {
     "uitgesloten": "uitgesloten.csv",
     "score_componenten": "score_componenten.csv",
     "label_model": "label_model.csv",
+    "woonplaatsen": "woonplaatsen.csv",
 }
 
 _TEXT_COLUMNS = ("buurtcode", "buurtnaam", "wijkcode", "wijknaam", "gemeentecode",
-                 "gemeentenaam", "instrument", "naam", "reden", "regel", "status", "bron")
+                 "gemeentenaam", "instrument", "naam", "reden", "regel", "status", "bron",
+                 "woonplaats", "eenheid_code", "eenheid_naam")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
