@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import geopandas as gpd
@@ -59,7 +60,13 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setattr(settings, "cache_dir", None)
     monkeypatch.setattr(settings, "show_progress", False)
     monkeypatch.setattr(settings, "offline", False)
+    # a test that sets a setting directly (settings.max_pages = 5) must not change the next
+    # test in the same worker: every public setting is put back afterwards
+    saved = {k: v for k, v in vars(settings).items()
+             if not k.startswith("_") and not callable(v) and not isinstance(v, ModuleType)}
     yield
+    for k, v in saved.items():
+        setattr(settings, k, v)
 
 
 def write_layer(path: Path, layer: str, gdf: gpd.GeoDataFrame, **kwargs: object) -> Path:
