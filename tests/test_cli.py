@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,33 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert candidates["reden"].str.len().gt(20).all()
     # a second run reuses the generated inputs
     assert main(["demo", "--data-dir", str(data), "--scale", "0.05", "--no-reports", "-q"]) == 0
+
+
+@pytest.mark.parametrize("returns", [0, 2])
+def test_a_ctrl_c_after_the_command_finished_keeps_its_exit_code(
+        monkeypatch: pytest.MonkeyPatch, returns: int) -> None:
+    """The SIGINT lands inside ``signal.signal`` after ``main`` returned: the exit code stays
+    ``main``'s and SIGINT ends up ignored (CI saw exit -2 and a traceback from this race)."""
+    import signal
+
+    from woonvoorraad import cli
+
+    calls: list[Any] = []
+    real = signal.signal
+
+    def flaky_signal(signum: int, handler: Any) -> Any:
+        calls.append(handler)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # delivered before the new handler took effect
+        return real(signum, signal.default_int_handler)  # leave the test process as it was
+
+    monkeypatch.setattr(cli, "main", lambda: returns)
+    monkeypatch.setattr(signal, "signal", flaky_signal)
+    try:
+        cli.run()
+    except SystemExit as exc:
+        code = exc.code
+    except KeyboardInterrupt:  # caught here: it would stop pytest itself
+        pytest.fail("the Ctrl-C escaped run() as a KeyboardInterrupt")
+    assert code == returns
+    assert calls == [signal.SIG_IGN, signal.SIG_IGN]

@@ -452,12 +452,25 @@ def run() -> NoReturn:
     ignored: the work is done and its outputs are complete, so it must not turn a finished
     run into a KeyboardInterrupt traceback.
     """
+    code = 130
     try:
         code = main()
     except KeyboardInterrupt:
         code = 130
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    finally:
+        _ignore_sigint()
     sys.exit(code)
+
+
+def _ignore_sigint() -> None:
+    """Ignore Ctrl-C from now on. A Ctrl-C can land inside ``signal.signal`` itself, before
+    the new handler is in place (a race a test found): then it is set again."""
+    while True:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 if __name__ == "__main__":  # pragma: no cover
