@@ -441,6 +441,27 @@ def candidate_buurten(run: Run, code: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).drop_duplicates("buurtcode")
 
 
+def villages_of(run: Run, code: str | None = None) -> pd.DataFrame | None:
+    """The villages (``woonplaatsen.csv``) of gemeente ``code`` (all when None), with the
+    ``rang`` and ``reden`` of those that are proeftuin candidates at the gemeente's primary
+    level; None when the build has no located villages. Input for the map's village layer
+    (:func:`woonvoorraad.report.maps.map_from_buurten`)."""
+    w = run.read_table("woonplaatsen")
+    if w is None or "x_rd" not in w.columns:
+        return None
+    if code is not None:
+        w = w[w["gemeentecode"].astype(str) == code]
+    w = w.drop(columns=["rang", "reden"], errors="ignore")
+    k = candidates_of(run, code)
+    if k is not None and "niveau" in k.columns:
+        k = k[k["niveau"].astype(str) == "woonplaats"]
+        k = k.assign(woonplaats=k["eenheid_code"].astype(str))[
+            ["gemeentecode", "woonplaats", "rang", "reden"]]
+        w = w.merge(k.drop_duplicates(["gemeentecode", "woonplaats"]),
+                    on=["gemeentecode", "woonplaats"], how="left")
+    return w.reset_index(drop=True)
+
+
 def gemeente_summary(run: Run, code: str | None = None) -> dict[str, Any]:
     """Key figures of gemeente ``code``, or of the whole build when ``code`` is None.
 

@@ -61,8 +61,8 @@ from woonvoorraad.report.run import (
     Run,
     as_numeric,
     candidate_buurten,
-    candidates_of,
     gemeente_summary,
+    villages_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -539,26 +539,10 @@ def make_map(run: Run, code: str, *, offline: bool = True) -> Any:
     kb = candidate_buurten(run, code).rename(columns={"naam": "eenheid_naam"})
     sub = "Woningvoorraad per buurt" + (f" · CBS {run.cbs_jaar}" if run.cbs_jaar else "")
     return map_from_buurten(b, candidates=kb if len(kb) else None,
-                            woonplaatsen=village_candidates(run, code),
+                            woonplaatsen=villages_of(run, code),
                             title=f"Gemeente {run.gemeentenaam(code)}", subtitle=sub,
                             synthetic=run.synthetic, offline=offline,
                             tooltip=[c for c in ("typologie_naam",) if c in b.columns])
-
-
-def village_candidates(run: Run, code: str) -> pd.DataFrame | None:
-    """The villages of gemeente ``code`` for the map, with ``rang`` and ``reden`` of those
-    that are proeftuin candidates; None when the build has no located villages."""
-    w = run.read_table("woonplaatsen")
-    if w is None or "x_rd" not in w.columns:
-        return None
-    w = w[w["gemeentecode"].astype(str) == code].drop(columns=["rang", "reden"],
-                                                          errors="ignore")
-    k = candidates_of(run, code)
-    if k is not None and "niveau" in k.columns:
-        k = k[k["niveau"].astype(str) == "woonplaats"]
-        k = k.assign(woonplaats=k["eenheid_code"].astype(str))[["woonplaats", "rang", "reden"]]
-        w = w.merge(k.drop_duplicates("woonplaats"), on="woonplaats", how="left")
-    return w.reset_index(drop=True)
 
 
 def section_kaart(run: Run, code: str, *, kaart_bestand: str = "", offline: bool = True,
