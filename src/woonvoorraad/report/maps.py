@@ -515,8 +515,9 @@ def map_from_buurten(
     collection = {"type": "FeatureCollection", "features": features}
 
     minx, miny, maxx, maxy = geoms.total_bounds
+    # zoom in quarter steps, so the buurten fill a phone's narrow screen after fit_bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12,
-                   tiles=None, control_scale=False, prefer_canvas=prefer_canvas,
+                   zoom_snap=0.25, tiles=None, control_scale=False, prefer_canvas=prefer_canvas,
                    height=height)
     root = m.get_root()
     if offline:
@@ -579,7 +580,7 @@ def map_from_buurten(
     if groepen or kandidaat or dorpen or laag_achtergrond is not None:
         _LayerControl(collapsed="auto", position="topright",
                       knop_tekst="Indicator en kaartlagen kiezen").add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(12, 12))
     m.woonvoorraad_info = {  # type: ignore[attr-defined]
         "tolerance": tolerance, "indicators": [i.naam for i in inds], "n_buurten": len(features),
         "n_coordinates": n_coords, "n_candidates": len(kandidaat), "offline": offline,
