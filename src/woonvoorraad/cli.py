@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("engine")
     g.add_argument("--engine", choices=("memory", "dask"), default="memory",
                    help="memory: one process (default); dask: partitioned over a "
-                   "dask.distributed cluster, same results (needs the 'dask' extra)")
+                   "dask.distributed cluster, the same dwellings and counts but PBL default "
+                   "labels where none is registered (no label model; needs the 'dask' extra)")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask scheduler, e.g. tcp://host:8786 (default: a local cluster); "
                    "workers must see the input and output paths")

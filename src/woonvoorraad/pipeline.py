@@ -231,7 +231,9 @@ def build(
     engine
         ``"memory"`` (default): one process; ``"dask"``: partitioned over a
         :mod:`dask.distributed` cluster (:mod:`woonvoorraad.stock.distributed`), with exactly the
-        same results. With ``"dask"``, :attr:`BuildResult.dwellings` is a lazy
+        same dwellings and counts, except that a dwelling without a registered label gets the
+        PBL default label: the label model runs in memory only (the manifest's
+        ``label_model`` says so). With ``"dask"``, :attr:`BuildResult.dwellings` is a lazy
         :class:`dask_geopandas.GeoDataFrame` on the written ``dwellings.parquet``.
     scheduler
         Dask scheduler address (``tcp://host:8786``); default: a LocalCluster on this machine.
