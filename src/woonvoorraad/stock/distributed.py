@@ -2,9 +2,9 @@
 
 The build runs as tasks on a :mod:`dask.distributed` cluster (``--scheduler ADDRESS``, or a
 :class:`~distributed.LocalCluster` on this machine), partitioned spatially into tiles, and gives
-exactly the same dwellings and buurt figures as the in-memory engine, except that a dwelling
-without a registered label gets the PBL default label (the label model runs in memory only). Every rule is the in-memory code, run per
-partition; what needs the whole country is done on compact integer arrays.
+exactly the same dwellings and buurt figures as in memory, but PBL default labels where none is
+registered (no label model). Every rule is the in-memory code, run per partition; what needs the
+whole country is done on compact integer arrays.
 
 How the work is split
 ---------------------
