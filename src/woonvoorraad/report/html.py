@@ -80,6 +80,7 @@ table.wv-tabel tr.wv-totaal td { border-top: 2px solid #1f4e79; font-weight: 600
   color: #333; }
 .wv-figuur { margin: 14px 0 18px 0; }
 .wv-figuur img { max-width: 100%; height: auto; }
+.wv-figuur-kader { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 .wv-figuur figcaption { font-size: 12px; color: #5a5a5a; }
 .wv-regel { font-family: ui-monospace, Consolas, monospace; font-size: 11.5px; color: #444; }
 .wv-kandidaat { border: 1px solid #d9d9d9; border-left: 5px solid #d9730d; border-radius: 4px;
@@ -109,12 +110,24 @@ main.wv-pagina img { height: auto; }
     content: "Schuif de tabel opzij voor alle kolommen \2192"; display: block;
     font-size: 12px; color: #5a5a5a; }
   main.wv-pagina pre { white-space: pre-wrap; word-break: break-word; }
+  .wv-figuur .wv-schuif { display: none; }
+}
+/* phones: a figure keeps 60 % of its pixel size (10 px text) and scrolls in its own box */
+@media (max-width: 640px) {
+  .wv-rapport .wv-figuur-kader img, main.wv-pagina .wv-figuur-kader img, .wv-figuur-kader img {
+    max-width: none; width: max(100%, var(--wv-telefoon, 100%)); }
+  .wv-figuur .wv-schuif { display: block; }
 }
 """
 
 
 #: Hint above a wide table on a narrow screen (shown by the CSS below 700 px only).
 SCHUIF_HINT = "Schuif de tabel opzij voor alle kolommen →"
+#: Hint above a figure on a narrow screen.
+SCHUIF_HINT_FIGUUR = "Schuif de figuur opzij →"
+#: Display size of a report figure on a narrow screen, as a share of its pixel size (at the
+#: reports' 130 dpi the charts' 9.5 pt text is then 10 px high).
+FIGUUR_SCHAAL_TELEFOON = 0.6
 #: Tables with at least this many columns get the hint.
 SCHUIF_KOLOMMEN = 4
 
@@ -207,10 +220,20 @@ def html_paragraph(text: str) -> str:
 
 
 def html_figure(fig: Figure, *, alt: str, bijschrift: str | None = None, dpi: int = 130) -> Html:
-    """Embed a matplotlib figure as a PNG data URI (self-contained HTML)."""
+    """Embed a matplotlib figure as a PNG data URI (self-contained HTML).
+
+    On a wide screen the figure shrinks to the page. On a narrow one (≤ 700 px) it is shown
+    at :data:`FIGUUR_SCHAAL_TELEFOON` of its pixel size, so its 9.5 pt text stays about 10 px
+    high, and scrolls sideways in its own box under a hint when that is wider than the screen.
+    The hint is ``hidden`` until the report CSS shows it (a notebook without it shows none).
+    """
     from woonvoorraad.report.charts import fig_to_png
 
-    data = base64.b64encode(fig_to_png(fig, dpi=dpi)).decode("ascii")
+    png = fig_to_png(fig, dpi=dpi)
+    breedte = int.from_bytes(png[16:20], "big")  # the PNG's IHDR width
+    telefoon = round(breedte * FIGUUR_SCHAAL_TELEFOON)
+    data = base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{esc(bijschrift)}</figcaption>" if bijschrift else ""
-    return Html(f'<figure class="wv-figuur"><img alt="{esc(alt)}" '
-                f'src="data:image/png;base64,{data}">{cap}</figure>')
+    return Html(f'<figure class="wv-figuur"><p class="wv-schuif" hidden>{SCHUIF_HINT_FIGUUR}</p>'
+                f'<div class="wv-figuur-kader" style="--wv-telefoon: {telefoon}px">'
+                f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}"></div>{cap}</figure>')
