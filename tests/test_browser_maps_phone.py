@@ -193,6 +193,12 @@ def test_on_a_phone_the_controls_open_and_close_with_a_tap(
         assert not page.evaluate(MEASURE)["legenda_open"]
         page.locator(".wv-legenda-kop").tap()
         assert page.evaluate(MEASURE)["legenda_open"]
+        # the indicator's explanation is one line on a phone; a tap shows all of it
+        uitleg = page.locator(".wv-legenda-uitleg")
+        one_line = uitleg.bounding_box()["height"]
+        assert one_line < 16 and uitleg.get_attribute("title")
+        uitleg.tap()
+        assert uitleg.bounding_box()["height"] > 2 * one_line
         # the attribution opens in full with a tap, and closes with another
         attr = page.locator(".leaflet-control-attribution")
 
