@@ -325,7 +325,7 @@ DORP_VELDEN: tuple[str, ...] = ("n_woningen", "aandeel_naoorlogs", "n_doelgroep"
                                 "aandeel_label_efg", "aandeel_65plus")
 
 
-def _village_points(woonplaatsen: pd.DataFrame, precision: int) -> tuple[list[str],
+def _village_markers(woonplaatsen: pd.DataFrame, precision: int) -> tuple[list[str],
                                                                         list[dict[str, Any]]]:
     """Tooltip labels and one point per village of ``woonplaatsen`` (see :class:`Dorpen`)."""
     for col in ("woonplaats", "x_rd", "y_rd"):
@@ -562,7 +562,7 @@ def map_from_buurten(
                  interactive=False, stijl_uit_data=True).add_to(m)
     dorpen = None
     if woonplaatsen is not None and len(woonplaatsen):
-        dorp_velden, punten = _village_points(woonplaatsen, precision)
+        dorp_velden, punten = _village_markers(woonplaatsen, precision)
         if punten:
             n_kand = sum(p["k"] is not None for p in punten)
             groep = _FeatureGroup(name=html_tekst("Dorpen (woonplaatsen)"), overlay=True,
