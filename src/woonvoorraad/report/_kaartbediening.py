@@ -75,6 +75,9 @@ CSS = """
   background: #b00020; color: #fff; font-weight: 700; font-size: 12px; line-height: 1.4;
   padding: 3px 8px; text-align: center; letter-spacing: .03em; pointer-events: none;
   box-shadow: 0 1px 3px rgba(0,0,0,.35); overflow-wrap: anywhere; }
+.leaflet-control-layers-expanded { padding: 4px 10px 4px 6px; }
+.leaflet-control-layers label { font-size: 12.5px; line-height: 1.3; margin: 0; }
+.leaflet-control-layers-separator { margin: 3px -10px 3px -6px; }
 .leaflet-control-attribution.wv-attributie { white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; cursor: pointer; }
 .leaflet-control-attribution.wv-attributie.wv-open { white-space: normal; }
