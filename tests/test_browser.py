@@ -168,7 +168,7 @@ def test_villages_are_circles_with_their_figures(
         for i in range(page.locator("path.wv-dorp-kandidaat").count()):
             page.locator("path.wv-dorp-kandidaat").nth(i).hover(force=True)
             tip = page.locator(".leaflet-tooltip").last
-            tip.wait_for(state="visible", timeout=2000)
+            tip.wait_for(state="visible", timeout=5000)
             if tip.locator(".wv-tt-titel").inner_text() == naam:
                 break
         else:

@@ -98,6 +98,15 @@ class MapPage:
         self.context.close()
 
 
+def open_list(page: Any) -> None:
+    """Tap the layer button and wait until the list can be used: Leaflet swallows clicks
+    until a ``setTimeout(0)`` after the opening has run (timers run in order, so one queued
+    now has run after it)."""
+    page.locator(".leaflet-control-layers-toggle").tap()
+    page.wait_for_selector(".leaflet-control-layers-expanded")
+    page.evaluate("() => new Promise(r => setTimeout(r, 0))")
+
+
 def check_layout(m: dict[str, Any], *, max_share: float) -> None:
     """What every map must satisfy at any size."""
     assert m["aandeel"] <= max_share, (m["aandeel"], m["boxes"])
@@ -171,8 +180,7 @@ def test_on_a_phone_the_controls_open_and_close_with_a_tap(
         page = view.open(out / rec["kaart"])
         before = page.evaluate(MEASURE)
         # the list: a tap opens it, picking an indicator recolours and closes it again
-        page.locator(".leaflet-control-layers-toggle").tap()
-        page.wait_for_timeout(50)  # Leaflet ignores a click in the same tick as the opening
+        open_list(page)
         assert page.evaluate(MEASURE)["lijst_open"]
         page.locator(".leaflet-control-layers-base label").nth(2).tap()
         after = page.evaluate(MEASURE)
@@ -187,8 +195,7 @@ def test_on_a_phone_the_controls_open_and_close_with_a_tap(
         assert not folded["legenda_open"] and legend["bottom"] - legend["top"] < 40
         assert folded["aandeel"] < after["aandeel"]
         assert page.locator(".wv-legenda-kop").get_attribute("aria-expanded") == "false"
-        page.locator(".leaflet-control-layers-toggle").tap()
-        page.wait_for_timeout(50)
+        open_list(page)
         page.locator(".leaflet-control-layers-base label").nth(0).tap()
         assert not page.evaluate(MEASURE)["legenda_open"]
         page.locator(".wv-legenda-kop").tap()
@@ -226,12 +233,14 @@ def test_turning_a_screen_small_folds_the_controls(
         page = view.open(out / rec["kaart"])
         assert page.evaluate(MEASURE)["lijst_open"]
         view.page.set_viewport_size(PHONE)
-        page.wait_for_timeout(300)
+        page.wait_for_function("() => document.querySelector('.folium-map')"
+                               ".classList.contains('wv-smal')")
         m = page.evaluate(MEASURE)
         assert m["smal"] and not m["lijst_open"]
         check_layout(m, max_share=0.25)
         view.page.set_viewport_size(DESKTOP)
-        page.wait_for_timeout(300)
+        page.wait_for_function("() => !document.querySelector('.folium-map')"
+                               ".classList.contains('wv-smal')")
         m = page.evaluate(MEASURE)
         assert not m["smal"] and m["lijst_open"]
         check_layout(m, max_share=0.25)
