@@ -220,9 +220,10 @@ def _median_from_histogram(years: pd.DataFrame) -> pd.Series:
     return pd.Series((lo_v + hi_v) / 2, index=pd.Index(uniques, name="buurtcode"))
 
 
-def _counts(dwellings: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Per-buurt sums of the whole dwelling table (only dwellings with a buurt)."""
-    return combine_counts([partial_counts(dwellings, cfg)])
+def counts_from_dwellings(dwellings: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Sums per ``buurtcode`` of the whole dwelling table (only dwellings with one); a
+    village table keys its dwellings by village in that column."""
+    return combine_counts([partial_counts(dwellings, config)])
 
 
 def buurt_indicators(
@@ -257,8 +258,8 @@ def buurt_indicators(
         ``docs/schema.md``) and ``missing``: indicator name → why it is NaN everywhere.
     """
     cfg = config or default_config()
-    return buurt_indicators_from_counts(_counts(dwellings, cfg), buurten, trends=trends,
-                                        config=cfg, label_fout=label_fout)
+    return buurt_indicators_from_counts(counts_from_dwellings(dwellings, cfg), buurten,
+                                        trends=trends, config=cfg, label_fout=label_fout)
 
 
 def buurt_indicators_from_counts(
@@ -275,7 +276,6 @@ def buurt_indicators_from_counts(
     finishes here, so both engines share the indicator arithmetic.
     """
     cfg = config or default_config()
-    per = cfg["periods"]
     out = buurten.reset_index(drop=True).copy()
     for col in ID_COLUMNS:
         if col not in out.columns:
@@ -288,18 +288,7 @@ def buurt_indicators_from_counts(
             out[col] = joined[col].fillna(0.0).astype(float).to_numpy()
         else:
             out[col] = joined[col].fillna(0).astype("int64").to_numpy()
-    n = out["n_woningen"].where(out["n_woningen"] > 0)
-    eg_col = f"n_eengezins_voor_{per['eengezins_voor']}"
-    out["aandeel_naoorlogs"] = out["n_naoorlogs"] / n
-    out[f"aandeel_eengezins_voor_{per['eengezins_voor']}"] = out[eg_col] / n
-    out["label_dekking"] = out["n_label_geregistreerd"] / n
-    _label_shares(out, joined, n, label_fout)
-    out["aandeel_label_efg_geregistreerd"] = out["n_label_efg_geregistreerd"] / out[
-        "n_label_geregistreerd"].where(out["n_label_geregistreerd"] > 0)
-    out["mediaan_bouwjaar"] = joined["mediaan_bouwjaar"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["gemiddelde_oppervlakte"] = (joined["_opp_som"] / joined["_opp_n"].where(
-            joined["_opp_n"] > 0)).to_numpy()
+    n = add_shares(out, joined, cfg, label_fout=label_fout)
     out = out.rename(columns=_CBS_RENAME)
     if "jaar" in out.columns:
         out = out.rename(columns={"jaar": "cbs_jaar"})
@@ -323,6 +312,31 @@ def buurt_indicators_from_counts(
     rest = [c for c in out.columns if c not in front and c != "geometry"]
     ordered = out[[*front, *rest, *(["geometry"] if "geometry" in out.columns else [])]]
     return gpd.GeoDataFrame(ordered, geometry="geometry", crs=buurten.crs), missing
+
+
+def add_shares(out: pd.DataFrame, counts: pd.DataFrame, config: Config, *,
+               label_fout: float | None = None) -> pd.Series:
+    """The shares, label figures, median build year and mean floor area of a table of counts
+    (buurten or villages), in place.
+
+    ``out`` holds the ``n_*`` counts, one row per row of ``counts`` in the same order;
+    ``counts`` (:func:`combine_counts`) also gives the hidden sums (``_var_*``, ``_opp_*``)
+    and ``mediaan_bouwjaar``. Returns the dwellings per row (NaN where there are none), the
+    denominator of the shares.
+    """
+    eg = f"eengezins_voor_{config['periods']['eengezins_voor']}"
+    n = out["n_woningen"].where(out["n_woningen"] > 0)
+    out["aandeel_naoorlogs"] = out["n_naoorlogs"] / n
+    out[f"aandeel_{eg}"] = out[f"n_{eg}"] / n
+    out["label_dekking"] = out["n_label_geregistreerd"] / n
+    _label_shares(out, counts, n, label_fout)
+    out["aandeel_label_efg_geregistreerd"] = out["n_label_efg_geregistreerd"] / out[
+        "n_label_geregistreerd"].where(out["n_label_geregistreerd"] > 0)
+    out["mediaan_bouwjaar"] = counts["mediaan_bouwjaar"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["gemiddelde_oppervlakte"] = (counts["_opp_som"] / counts["_opp_n"].where(
+            counts["_opp_n"] > 0)).to_numpy()
+    return n
 
 
 def _label_shares(out: pd.DataFrame, joined: pd.DataFrame, n: pd.Series,

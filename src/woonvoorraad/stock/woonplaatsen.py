@@ -35,8 +35,7 @@ import shapely
 
 from woonvoorraad._validate import RD_NEW
 from woonvoorraad.config import Config
-from woonvoorraad.stock import doelgroep
-from woonvoorraad.stock.indicators import _counts, _label_shares
+from woonvoorraad.stock import doelgroep, indicators
 
 logger = logging.getLogger(__name__)
 
@@ -85,20 +84,10 @@ def woonplaats_indicators(dwellings: pd.DataFrame, buurten: pd.DataFrame, *, con
     gem = d["gemeentecode"].astype("string").to_numpy()
     key = pd.Series(gem, dtype="string") + "/" + wp[has].reset_index(drop=True)
     keyed = d.assign(buurtcode=key.to_numpy())
-    counts = _counts(keyed, config)
-    per = config["periods"]
+    counts = indicators.counts_from_dwellings(keyed, config)
     out = counts[[c for c in counts.columns if c.startswith("n_")]].copy()
     out.index.name = "_key"
-    n = out["n_woningen"].where(out["n_woningen"] > 0)
-    eg_col = f"n_eengezins_voor_{per['eengezins_voor']}"
-    out["aandeel_naoorlogs"] = out["n_naoorlogs"] / n
-    out[f"aandeel_eengezins_voor_{per['eengezins_voor']}"] = out[eg_col] / n
-    out["label_dekking"] = out["n_label_geregistreerd"] / n
-    _label_shares(out, counts, n, label_fout)
-    out["mediaan_bouwjaar"] = counts["mediaan_bouwjaar"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["gemiddelde_oppervlakte"] = counts["_opp_som"] / counts["_opp_n"].where(
-            counts["_opp_n"] > 0)
+    n = indicators.add_shares(out, counts, config, label_fout=label_fout)
 
     # cells: the village's dwellings per buurt (weights of the CBS figures, target group)
     naoorlogs = d["naoorlogs"].to_numpy(dtype=bool)
