@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from woonvoorraad._io import write_json_atomic, write_text_atomic
+from woonvoorraad._timing import Laps
 from woonvoorraad.report._processes import limit_memory, peak_rss
 from woonvoorraad.report.export import export_html
 from woonvoorraad.report.run import check_build_snapshot, load_run
@@ -171,14 +172,8 @@ def render_job(job: dict[str, Any], *, km: Any = None) -> dict[str, Any]:
     """
     out = Path(job["out_dir"])
     result: dict[str, Any] = {"status": "failed"}
-    phases: dict[str, float] = {}
-    t = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        phases[name] = round(now - t, 2)
-        t = now
+    laps = Laps()
+    phases = laps.seconds
 
     try:
         check_build_snapshot(job["data_dir"], job.get("build_snapshot"))
@@ -186,7 +181,7 @@ def render_job(job: dict[str, Any], *, km: Any = None) -> dict[str, Any]:
             # the polygons of this gemeente only; the kernel reads them the same way (the
             # template calls load_run with its gemeente_code parameter)
             result["kaart_bytes"] = _write_map(job, out)
-            lap("kaart")
+            laps.mark("kaart")
 
         import papermill as pm
 
@@ -209,7 +204,7 @@ def render_job(job: dict[str, Any], *, km: Any = None) -> dict[str, Any]:
                     execution_timeout=int(job["cell_timeout"]), cwd=cwd, report_mode=True,
                     **engine)
             finally:
-                lap("papermill")
+                laps.mark("papermill")
                 _publish_notebook(nb_tmp, nb_final)
                 if nb_final.is_file():
                     import nbformat
@@ -217,11 +212,11 @@ def render_job(job: dict[str, Any], *, km: Any = None) -> dict[str, Any]:
                     phases.update(_notebook_phases(nbformat.read(str(nb_final), as_version=4)))
         if km is not None:
             result["kaart_bytes"] = _write_map(job, out, nb)
-            lap("kaart")
+            laps.mark("kaart")
         page = export_html(nb if nb is not None else nb_final,
                            titel=f"Woningvoorraad gemeente {job['naam']}")
         write_text_atomic(out / job["html"], page)
-        lap("export")
+        laps.mark("export")
         result = {"status": "ok", "kaart_bytes": result["kaart_bytes"],
                   "html_bytes": (out / job["html"]).stat().st_size}
     except Exception as exc:

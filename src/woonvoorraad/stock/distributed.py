@@ -55,7 +55,6 @@ import math
 import os
 import shutil
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +71,7 @@ import shapely
 
 from woonvoorraad import _geoparquet, _validate
 from woonvoorraad._geoparquet import geoparquet_table, read_row_group, write_partitioned
+from woonvoorraad._timing import Laps
 from woonvoorraad.config import Config, default_config
 from woonvoorraad.errors import InputError
 from woonvoorraad.sources import _bag_arrow, _bag_ids, bag
@@ -482,14 +482,8 @@ def build_dwellings(
     DistributedResult
     """
     cfg = config or default_config()
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-
-    def mark(name: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        timings[name] = round(now - t, 2)
-        t = now
+    laps = Laps()
+    timings = laps.seconds
 
     p = _validate.check_file(bag_path)
     layout = bag.detect_layout(p)
@@ -526,7 +520,7 @@ def build_dwellings(
     summaries = client.gather(summary_futures)
     pand_parts = client.gather(pand_futures)
     del summary_futures, pand_futures  # let the workers drop those results
-    mark("read units and panden")
+    laps.mark("read units and panden")
 
     # step 3: links, on the client
     pids, p_fid, p_area, p_year, p_bounds = _collect_panden(pand_parts, p.name)
@@ -556,12 +550,12 @@ def build_dwellings(
     n_won, floor = pand_loads(pand_row, existing=existing, dwelling=dwelling, area=area,
                               n_pand=len(p_area))
     del links
-    mark("links")
+    laps.mark("links")
 
     # step 4: woningtype of the linked panden, per tile with a halo
     type_code = _classify(client, layers_f, cfg_f, pand_tiles, pand_region, fid=p_fid,
                           bounds=p_bounds, linked=linked, n_won=n_won, floor=floor)
-    mark("woningtype")
+    laps.mark("woningtype")
 
     # step 5: the dwellings, on the workers that hold the units
     parts_dir = Path(parts_dir)
@@ -588,7 +582,7 @@ def build_dwellings(
             parts_dir=str(parts_dir), pure=False))
     results = client.gather(futures)
     del unit_futures, futures
-    mark("dwellings")
+    laps.mark("dwellings")
 
     counts = indicators.combine_counts([r["counts"] for r in results]) if results else \
         indicators.combine_counts([indicators.partial_counts(_empty_dwellings(), cfg)])
