@@ -554,7 +554,7 @@ def section_kaart(run: Run, code: str, *, kaart_bestand: str = "", offline: bool
     uitleg = ("Kies rechtsboven de indicator waarmee de buurten gekleurd worden; beweeg over "
               "een buurt voor de cijfers. Proeftuinkandidaten hebben een dikke rand. "
               + ("Dorpen (BAG-woonplaatsen) zijn cirkels, oranje als het dorp kandidaat is. "
-                 if getattr(m, "woonvoorraad_info", {}).get("n_woonplaatsen") else "")
+                 if m.woonvoorraad_info["n_woonplaatsen"] else "")
               + "Op een telefoon zitten de indicatoren achter de knop rechtsboven en klapt de "
               "legenda in met een tik op de titel. De kaart werkt zonder internetverbinding.")
     link = ""
