@@ -14,7 +14,7 @@ import shapely
 from woonvoorraad._geoparquet import geoparquet_table, write_partitioned
 from woonvoorraad.sources import _bag_ids, bag, cbs
 from woonvoorraad.stock.dwellings import dwellings_from_bag
-from woonvoorraad.stock.indicators import _counts, combine_counts, partial_counts
+from woonvoorraad.stock.indicators import combine_counts, counts_from_dwellings, partial_counts
 from woonvoorraad.stock.woningtype import neighbour_pairs
 
 
@@ -62,7 +62,7 @@ def _dwellings(tiny_bag_light: Path, tiny_buurten: Path) -> pd.DataFrame:
 def test_partial_counts_merge_exactly(tiny_bag_light: Path, tiny_buurten: Path) -> None:
     d = _dwellings(tiny_bag_light, tiny_buurten)
     d["oppervlakte"] = d["oppervlakte"] + np.where(np.arange(len(d)) % 3 == 0, 0.25, 0.0)
-    whole = _counts(d, _cfg())
+    whole = counts_from_dwellings(d, _cfg())
     rng = np.random.default_rng(5)
     for _ in range(5):
         part = rng.integers(0, 3, len(d))
